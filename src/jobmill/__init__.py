@@ -1,0 +1,67 @@
+"""jobmill: typed Python jobs you run now, queue for later, or run as a batch.
+
+from jobmill import Job
+
+class SendEmailJob(Job[SendEmailParams, SendEmailResult]):
+    def perform(self, params: SendEmailParams) -> SendEmailResult: ...
+
+SendEmailJob.now(to="a@example.com", subject="Hi")
+job_id = SendEmailJob.later(to="a@example.com", subject="Hi")
+"""
+
+from __future__ import annotations
+
+from jobmill.api import cancel, chain, get, history, retry
+from jobmill.dispatch import Dispatch, JobStep
+from jobmill.errors import (
+    AmbiguousJobId,
+    ConfigurationError,
+    CronError,
+    DuplicateJobName,
+    InvalidParams,
+    JobCancelled,
+    JobFailed,
+    JobmillError,
+    JobNotFound,
+    JobStateError,
+    JobTimeout,
+    UnknownJob,
+)
+from jobmill.job import Job, create_job, job
+from jobmill.records import JobEvent, JobMetadata, JobResult
+from jobmill.runtime import configure
+from jobmill.settings import Settings
+from jobmill.states import JobStatus
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AmbiguousJobId",
+    "ConfigurationError",
+    "CronError",
+    "Dispatch",
+    "DuplicateJobName",
+    "InvalidParams",
+    "Job",
+    "JobCancelled",
+    "JobEvent",
+    "JobFailed",
+    "JobMetadata",
+    "JobNotFound",
+    "JobResult",
+    "JobStateError",
+    "JobStatus",
+    "JobStep",
+    "JobTimeout",
+    "JobmillError",
+    "Settings",
+    "UnknownJob",
+    "cancel",
+    "chain",
+    "configure",
+    "create_job",
+    "get",
+    "history",
+    "job",
+    "retry",
+]

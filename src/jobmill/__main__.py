@@ -1,0 +1,3 @@
+from jobmill.cli import main
+
+main()

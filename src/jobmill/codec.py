@@ -1,0 +1,86 @@
+"""Params and results: validation with pydantic, storage as JSON (never pickle)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import cached_property
+from typing import Any
+
+from pydantic import TypeAdapter, ValidationError
+
+from jobmill.errors import InvalidParams
+
+
+class ResultNotSerializable(TypeError):
+    """A job returned a value that cannot be stored as JSON."""
+
+
+class Codec:
+    """Validates and serialises one job's params and result types."""
+
+    def __init__(self, job_name: str, params_type: Any, result_type: Any) -> None:
+        self.job_name = job_name
+        self.params_type = params_type
+        self.result_type = result_type
+
+    @cached_property
+    def _params(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.params_type)
+
+    @cached_property
+    def _result(self) -> TypeAdapter[Any]:
+        return TypeAdapter(self.result_type)
+
+    def coerce_params(
+        self, params: Any = None, kwargs: Mapping[str, Any] | None = None, index: int | None = None
+    ) -> Any:
+        """Validated params from a model instance, a mapping or keyword arguments."""
+        if kwargs:
+            if params is not None:
+                if not isinstance(params, Mapping):
+                    raise TypeError("pass params either positionally or as keywords, not both")
+                params = {**params, **kwargs}
+            else:
+                params = dict(kwargs)
+        try:
+            if params is None:
+                return self._validate_missing()
+            return self._params.validate_python(params)
+        except ValidationError as exc:
+            raise InvalidParams(self.job_name, exc.errors(include_url=False), index) from None
+
+    def _validate_missing(self) -> Any:
+        try:
+            return self._params.validate_python(None)
+        except ValidationError:
+            return self._params.validate_python({})
+
+    def dump_params(self, value: Any) -> Any:
+        return self._params.dump_python(value, mode="json")
+
+    def load_params(self, stored: Any) -> Any:
+        """Params read back from the database, validated again."""
+        try:
+            return self._params.validate_python({} if stored is None else stored)
+        except ValidationError as exc:
+            raise InvalidParams(self.job_name, exc.errors(include_url=False)) from None
+
+    def encode_result(self, value: Any) -> tuple[Any, Any]:
+        """(typed result, JSON-ready result) or ``ResultNotSerializable``."""
+        try:
+            typed = self._result.validate_python(value)
+            stored = self._result.dump_python(typed, mode="json")
+            json.dumps(stored)
+        except (ValidationError, TypeError, ValueError) as exc:
+            raise ResultNotSerializable(
+                f"{self.job_name} returned {type(value).__name__} that cannot be stored as JSON "
+                f"({self.result_type!r} expected): {exc}"
+            ) from exc
+        return typed, stored
+
+    def decode_result(self, stored: Any) -> Any:
+        return None if stored is None else self._result.validate_python(stored)
+
+    def params_schema(self) -> dict[str, Any]:
+        return self._params.json_schema()

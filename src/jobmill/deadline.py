@@ -1,0 +1,58 @@
+"""Timeouts for synchronous jobs.
+
+A thread cannot be killed. The best Python allows is to raise an exception in
+it asynchronously (``PyThreadState_SetAsyncExc``): it arrives at the next
+bytecode, so pure-Python code stops promptly, while a blocking C call (a long
+``time.sleep``, a socket read without its own timeout) finishes first. Jobs
+that must stop at once should be async, or check ``self.cancel_requested``.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from types import TracebackType
+
+from jobmill.errors import JobTimeout
+
+
+class ThreadDeadline:
+    """Raise ``JobTimeout`` in the current thread once ``seconds`` have passed."""
+
+    def __init__(self, seconds: float | None, on_expire: object = None) -> None:
+        self.seconds = seconds
+        self.expired = False
+        self._done = False
+        self._mutex = threading.Lock()
+        self._thread_id = threading.get_ident()
+        self._timer: threading.Timer | None = None
+        self._on_expire = on_expire
+
+    def __enter__(self) -> ThreadDeadline:
+        if self.seconds is not None:
+            self._timer = threading.Timer(self.seconds, self._expire)
+            self._timer.daemon = True
+            self._timer.start()
+        return self
+
+    def _expire(self) -> None:
+        with self._mutex:
+            if self._done:
+                return
+            self.expired = True
+            if callable(self._on_expire):
+                self._on_expire()
+            ctypes.pythonapi.PyThreadState_SetAsyncExc(
+                ctypes.c_ulong(self._thread_id), ctypes.py_object(JobTimeout)
+            )
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        with self._mutex:
+            self._done = True
+        if self._timer is not None:
+            self._timer.cancel()

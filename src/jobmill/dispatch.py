@@ -1,0 +1,401 @@
+"""Dispatching: ``now``, ``later``, ``later_many``, ``batch``, ``execute_from_database``.
+
+``Dispatch`` pairs a job class with options (``J.set(...)``). Validation and
+building rows happen once, without I/O; the sync and async twins differ
+only where they touch the database or run the job.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from jobmill.clock import as_seconds, as_utc, utcnow
+from jobmill.errors import JobFailed, JobNotFound, JobStateError
+from jobmill.ids import new_job_id
+from jobmill.keeper import LockKeeper, caller_worker_id
+from jobmill.records import JobMetadata, JobResult
+from jobmill.runner import Runner, Settled
+from jobmill.runtime import get_settings, get_store
+from jobmill.states import JobStatus
+from jobmill.store import NewJob, Store
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+    from jobmill.job import Job
+
+P = TypeVar("P")
+R = TypeVar("R")
+
+# Set by ``jobmill.testing.inline()``: ``later`` runs the job at once.
+inline_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("jobmill_inline", default=False)
+
+STOPPED_BY_BATCH = "not started: an earlier job in the batch failed (stop_on_error)"
+
+
+@dataclass(frozen=True)
+class Options:
+    """Per-dispatch options; None means "the job class's default"."""
+
+    queue: str | None = None
+    priority: int | None = None
+    delay: float | None = None
+    run_at: datetime | None = None
+    max_attempts: int | None = None
+    timeout: float | None = None
+    unique_key: str | None = None
+    depends_on: tuple[str, ...] = ()
+    connection: Any = None
+
+
+@dataclass(frozen=True)
+class JobStep:
+    """A job described but not enqueued (``J.step(...)``), for ``jobmill.chain``."""
+
+    dispatch: Dispatch[Any, Any]
+    params: Any
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Dispatch(Generic[P, R]):
+    """A job class with options set; offers every dispatch call."""
+
+    def __init__(self, job_class: type[Job[P, R]], options: Options) -> None:
+        self.job_class = job_class
+        self.options = options
+
+    def set(
+        self,
+        *,
+        queue: str | None = None,
+        priority: int | None = None,
+        delay: float | timedelta | None = None,
+        run_at: datetime | None = None,
+        max_attempts: int | None = None,
+        timeout: float | None = None,
+        unique_key: str | None = None,
+        depends_on: Sequence[str] | None = None,
+        connection: Connection | None = None,
+    ) -> Dispatch[P, R]:
+        """These options on top of the current ones (chainable)."""
+        given = {
+            "queue": queue,
+            "priority": priority,
+            "delay": delay,
+            "run_at": run_at,
+            "max_attempts": max_attempts,
+            "timeout": timeout,
+            "unique_key": unique_key,
+            "connection": connection,
+        }
+        changes = {
+            name: _check_option(name, value) for name, value in given.items() if value is not None
+        }
+        if depends_on is not None:
+            if isinstance(depends_on, str):
+                raise TypeError("depends_on must be a list of job ids, not a string")
+            changes["depends_on"] = self.options.depends_on + tuple(depends_on)
+        return Dispatch(self.job_class, replace(self.options, **changes))
+
+    # Building rows (no I/O) ---------------------------------------------
+
+    def build(
+        self,
+        params: Any,
+        kwargs: Mapping[str, Any] | None = None,
+        index: int | None = None,
+        now: datetime | None = None,
+    ) -> NewJob:
+        """Validate params and make the row to store; raises ``InvalidParams``."""
+        cls, opts = self.job_class, self.options
+        value = cls.codec.coerce_params(params, kwargs, index)
+        now = now or utcnow()
+        run_at = opts.run_at or (now + timedelta(seconds=opts.delay) if opts.delay else None)
+        return NewJob(
+            id=new_job_id(),
+            job_name=cls.job_name,
+            queue=opts.queue or cls.queue,
+            priority=cls.priority if opts.priority is None else opts.priority,
+            params=cls.codec.dump_params(value),
+            max_attempts=opts.max_attempts or cls.max_attempts,
+            timeout=opts.timeout if opts.timeout is not None else cls.timeout,
+            run_at=run_at,
+            unique_key=opts.unique_key,
+            depends_on=opts.depends_on,
+        )
+
+    def step(self, params: Any = None, /, **kwargs: Any) -> JobStep:
+        self.build(params, kwargs)  # fail early on invalid params
+        return JobStep(self, params, kwargs)
+
+    # later ------------------------------------------------------------
+
+    def later(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        """Store a pending job; returns its id (an existing one's for a duplicate unique_key)."""
+        [job_id] = self._store_jobs([self.build(params, kwargs)])
+        return job_id
+
+    async def alater(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
+        new_job = self.build(params, kwargs)
+        [job_id] = await asyncio.to_thread(self._store_jobs, [new_job])
+        return job_id
+
+    def later_many(self, items: Sequence[P | Mapping[str, Any]]) -> list[str]:
+        """Store many jobs in one transaction; one invalid item stores none."""
+        return self._store_jobs(self._build_many(items))
+
+    async def alater_many(self, items: Sequence[P | Mapping[str, Any]]) -> list[str]:
+        new_jobs = self._build_many(items)
+        return await asyncio.to_thread(self._store_jobs, new_jobs)
+
+    def _build_many(self, items: Sequence[Any]) -> list[NewJob]:
+        now = utcnow()
+        return [self.build(item, index=i, now=now) for i, item in enumerate(items)]
+
+    def _store_jobs(self, new_jobs: list[NewJob]) -> list[str]:
+        store = get_store()
+        ids = store.enqueue(new_jobs, connection=self.options.connection)
+        if inline_mode.get():
+            for job_id in ids:
+                _run_inline(self.job_class, store, job_id)
+        return ids
+
+    # now ----------------------------------------------------------------
+
+    def now(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> JobResult[R]:
+        """Run here, once, recorded in the jobs table; raises ``JobFailed`` on failure."""
+        return _raise_on_failure(self._run_now(self.build(params, kwargs)))
+
+    async def anow(
+        self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any
+    ) -> JobResult[R]:
+        return _raise_on_failure(await self._arun_now(self.build(params, kwargs)))
+
+    def _start_now(self, new_job: NewJob) -> tuple[Store, JobMetadata]:
+        store, settings = get_store(), get_settings()
+        record = _running_record(new_job, caller_worker_id("now"), settings.lock_timeout)
+        store.enqueue([_as_running(new_job, record)], now=record.enqueued_at)
+        return store, record
+
+    def _run_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
+        store, record = self._start_now(new_job)
+        return _run_held(self.job_class, store, record, allow_retry=False)
+
+    async def _arun_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
+        store, record = await asyncio.to_thread(self._start_now, new_job)
+        return await _arun_held(self.job_class, store, record, allow_retry=False)
+
+    # batch --------------------------------------------------------------
+
+    def batch(
+        self,
+        items: Sequence[P | Mapping[str, Any]],
+        *,
+        concurrency: int = 5,
+        stop_on_error: bool = False,
+    ) -> list[JobResult[R]]:
+        """Run every item now, at most ``concurrency`` at once; results in input order."""
+        new_jobs = self._build_many(items)
+        stopped = False
+
+        def run_one(new_job: NewJob) -> JobResult[R]:
+            nonlocal stopped
+            if stopped:
+                return self._record_not_started(new_job)
+            result, _ = self._run_now(new_job)
+            stopped = stopped or (stop_on_error and not result.ok)
+            return result
+
+        with ThreadPoolExecutor(max_workers=_positive(concurrency)) as pool:
+            return list(pool.map(run_one, new_jobs))
+
+    async def abatch(
+        self,
+        items: Sequence[P | Mapping[str, Any]],
+        *,
+        concurrency: int = 5,
+        stop_on_error: bool = False,
+    ) -> list[JobResult[R]]:
+        new_jobs = self._build_many(items)
+        gate = asyncio.Semaphore(_positive(concurrency))
+        stopped = False
+
+        async def run_one(new_job: NewJob) -> JobResult[R]:
+            nonlocal stopped
+            async with gate:
+                if stopped:
+                    return await asyncio.to_thread(self._record_not_started, new_job)
+                result, _ = await self._arun_now(new_job)
+                stopped = stopped or (stop_on_error and not result.ok)
+                return result
+
+        return list(await asyncio.gather(*(run_one(job) for job in new_jobs)))
+
+    def _record_not_started(self, new_job: NewJob) -> JobResult[R]:
+        store, now = get_store(), utcnow()
+        cancelled = replace(
+            new_job,
+            status=JobStatus.CANCELLED,
+            extra={"completed_at": now, "error": STOPPED_BY_BATCH},
+        )
+        store.enqueue([cancelled], now=now)
+        return JobResult(None, store.get_job(new_job.id), STOPPED_BY_BATCH)
+
+    # execute_from_database ------------------------------------------------
+
+    def execute_from_database(self, job_id: str) -> JobResult[R]:
+        """Claim that pending job like a worker would and run it here."""
+        store, record = self._claim(job_id)
+        result, _ = _run_held(self.job_class, store, record, allow_retry=True)
+        return result
+
+    async def aexecute_from_database(self, job_id: str) -> JobResult[R]:
+        store, record = await asyncio.to_thread(self._claim, job_id)
+        result, _ = await _arun_held(self.job_class, store, record, allow_retry=True)
+        return result
+
+    def _claim(self, job_id: str) -> tuple[Store, JobMetadata]:
+        store, settings = get_store(), get_settings()
+        current = store.get_job(job_id)
+        if current.job_name != self.job_class.job_name:
+            raise JobStateError(
+                f"job {current.id} is a {current.job_name}, not a {self.job_class.job_name}"
+            )
+        record = store.claim_job(current.id, caller_worker_id("exec"), settings.lock_timeout)
+        if record is None:
+            raise _not_claimable(store, current.id)
+        return store, record
+
+
+def _check_option(name: str, value: Any) -> Any:
+    """A dispatch option, validated; the error names the option and the value."""
+    if name in ("queue", "unique_key"):
+        return _non_empty(value, name)
+    if name == "priority":
+        return int(value)
+    if name == "delay":
+        return as_seconds(value)
+    if name == "run_at":
+        return as_utc(value, "run_at")
+    if name == "max_attempts" and (not isinstance(value, int) or value < 1):
+        raise ValueError(f"max_attempts must be an integer >= 1, got {value!r}")
+    if name == "timeout":
+        if value <= 0:
+            raise ValueError(f"timeout must be positive, got {value!r}")
+        return float(value)
+    return value
+
+
+def _non_empty(value: str, field_name: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValueError(f"{field_name} must be a non-empty string, got {value!r}")
+    return value
+
+
+def _positive(concurrency: int) -> int:
+    if concurrency < 1:
+        raise ValueError(f"concurrency must be >= 1, got {concurrency}")
+    return concurrency
+
+
+def _running_record(new_job: NewJob, worker_id: str, lock_timeout: float) -> JobMetadata:
+    now = utcnow()
+    return JobMetadata(
+        id=new_job.id,
+        job_name=new_job.job_name,
+        queue=new_job.queue,
+        status=JobStatus.RUNNING,
+        priority=new_job.priority,
+        params=new_job.params,
+        attempts=1,
+        max_attempts=1,
+        timeout=new_job.timeout,
+        enqueued_at=now,
+        run_at=now,
+        started_at=now,
+        worker_id=worker_id,
+        locked_until=now + timedelta(seconds=lock_timeout),
+        updated_at=now,
+    )
+
+
+def _as_running(new_job: NewJob, record: JobMetadata) -> NewJob:
+    # ``now`` runs exactly once: one attempt, locked by the caller from the start.
+    return replace(
+        new_job,
+        status=JobStatus.RUNNING,
+        max_attempts=1,
+        run_at=record.run_at,
+        unique_key=None,
+        extra={
+            "attempts": 1,
+            "locked_by": record.worker_id,
+            "locked_until": record.locked_until,
+            "started_at": record.started_at,
+        },
+    )
+
+
+def _run_held(
+    job_class: type[Job[Any, R]], store: Store, record: JobMetadata, allow_retry: bool
+) -> tuple[JobResult[R], Settled]:
+    keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
+    keeper.hold(record.id, record.worker_id or "")
+    try:
+        settled = Runner(store, get_settings().progress_interval).run(
+            job_class, record, allow_retry=allow_retry
+        )
+    finally:
+        keeper.release(record.id)
+    return _result(store, settled), settled
+
+
+async def _arun_held(
+    job_class: type[Job[Any, R]], store: Store, record: JobMetadata, allow_retry: bool
+) -> tuple[JobResult[R], Settled]:
+    keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
+    keeper.hold(record.id, record.worker_id or "")
+    try:
+        settled = await Runner(store, get_settings().progress_interval).arun(
+            job_class, record, allow_retry=allow_retry
+        )
+    finally:
+        keeper.release(record.id)
+    return await asyncio.to_thread(_result, store, settled), settled
+
+
+def _result(store: Store, settled: Settled) -> JobResult[Any]:
+    metadata = store.get_job(settled.record.id)
+    return JobResult(settled.data, metadata, metadata.error)
+
+
+def _raise_on_failure(outcome: tuple[JobResult[R], Settled]) -> JobResult[R]:
+    result, settled = outcome
+    if not result.ok:
+        raise JobFailed(result.metadata) from settled.exception
+    return result
+
+
+def _not_claimable(store: Store, job_id: str) -> Exception:
+    try:
+        current = store.get_job(job_id)
+    except JobNotFound as exc:
+        return exc
+    if current.status is JobStatus.PENDING:
+        waiting = [
+            j.id for j in store.jobs_by_ids(store.dependency_ids(job_id)) if j.status != "completed"
+        ]
+        return JobStateError(f"job {job_id} is waiting on dependencies: {', '.join(waiting)}")
+    return JobStateError(f"job {job_id} is {current.status}, not pending")
+
+
+def _run_inline(job_class: type[Job[Any, Any]], store: Store, job_id: str) -> None:
+    record = store.claim_job(job_id, caller_worker_id("inline"), get_settings().lock_timeout)
+    if record is not None:
+        Runner(store, get_settings().progress_interval).run(job_class, record)

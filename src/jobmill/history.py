@@ -1,0 +1,44 @@
+"""A job's full history: stored events plus the lifecycle times the row holds.
+
+The happy path writes no events (enqueue, start and completion are columns of
+the ``jobs`` row); they are derived here so ``history()`` still shows them.
+"""
+
+from __future__ import annotations
+
+from jobmill.records import JobEvent, JobMetadata
+from jobmill.states import JobStatus
+
+
+def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]:
+    """All events of ``record``, oldest first."""
+    events = [JobEvent(kind="enqueued", at=record.enqueued_at, attempt=0)]
+    events.extend(stored)
+    if _current_start_is_unrecorded(record, stored):
+        assert record.started_at is not None
+        events.append(
+            JobEvent(
+                kind="started",
+                at=record.started_at,
+                attempt=record.attempts,
+                worker_id=record.worker_id,
+            )
+        )
+    if record.status is JobStatus.COMPLETED and record.completed_at is not None:
+        events.append(
+            JobEvent(
+                kind="completed",
+                at=record.completed_at,
+                attempt=record.attempts,
+                worker_id=record.worker_id,
+                progress=100,
+            )
+        )
+    order = {"enqueued": 0, "started": 1}
+    return sorted(events, key=lambda e: (e.at, order.get(e.kind, 2)))
+
+
+def _current_start_is_unrecorded(record: JobMetadata, stored: list[JobEvent]) -> bool:
+    if record.started_at is None or record.status not in (JobStatus.RUNNING, JobStatus.COMPLETED):
+        return False
+    return not any(e.kind == "started" and e.attempt == record.attempts for e in stored)

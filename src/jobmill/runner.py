@@ -1,0 +1,175 @@
+"""Running one claimed attempt: load params, call ``perform``, record the outcome.
+
+Used by ``now``, ``execute_from_database``, ``testing.drain`` and the worker,
+so an attempt runs the same way wherever it runs. The sync and async paths
+differ only in how ``perform`` is invoked and how storage is awaited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from jobmill.clock import utcnow
+from jobmill.context import AttemptContext
+from jobmill.deadline import ThreadDeadline
+from jobmill.errors import JobTimeout
+from jobmill.job import Job
+from jobmill.outcomes import after_error, success
+from jobmill.progress import Listener, ProgressReporter
+from jobmill.records import JobMetadata
+from jobmill.store import Lock, Outcome, Store
+
+logger = logging.getLogger("jobmill.runner")
+
+
+@dataclass(frozen=True)
+class Settled:
+    """What happened to an attempt. ``recorded`` is False if its lock was lost."""
+
+    record: JobMetadata
+    outcome: Outcome
+    data: Any
+    exception: BaseException | None
+    recorded: bool
+
+
+class Runner:
+    """Runs attempts against one store."""
+
+    def __init__(self, store: Store, progress_interval: float = 0.25) -> None:
+        self.store = store
+        self.progress_interval = progress_interval
+
+    def context(
+        self, record: JobMetadata, listeners: list[Listener] | None = None
+    ) -> AttemptContext:
+        reporter = ProgressReporter(self.store, Lock.of(record), self.progress_interval, listeners)
+        return AttemptContext(record, self.store, reporter)
+
+    # sync ----------------------------------------------------------------
+
+    def run(
+        self,
+        job_class: type[Job[Any, Any]],
+        record: JobMetadata,
+        context: AttemptContext | None = None,
+        allow_retry: bool = True,
+    ) -> Settled:
+        context = context or self.context(record)
+        job = job_class(context)
+        data: Any = None
+        try:
+            params = job_class.codec.load_params(record.params)
+            timeout = _timeout(job_class, record)
+            if job_class.is_async:
+                _refuse_inside_event_loop(record)
+                value = asyncio.run(self._ainvoke(job, params, context, timeout))
+            else:
+                value = _run_sync_with_deadline(job, params, context, timeout)
+            data, stored = job_class.codec.encode_result(value)
+            exception: BaseException | None = None
+        except Exception as exc:
+            exception, stored = exc, None
+        return self._settle(job, context, data, stored, exception, allow_retry)
+
+    def _settle(
+        self,
+        job: Job[Any, Any],
+        context: AttemptContext,
+        data: Any,
+        stored: Any,
+        exception: BaseException | None,
+        allow_retry: bool,
+    ) -> Settled:
+        record = context.record
+        lock = Lock.of(record)
+        now = utcnow()
+        with context.reporter.closing() as progress:
+            if exception is None:
+                outcome = success(stored, progress)
+            else:
+                outcome = after_error(
+                    job,
+                    exception,
+                    record.attempts,
+                    record.max_attempts,
+                    now,
+                    progress,
+                    cancelled=context.cancel_requested and not isinstance(exception, JobTimeout),
+                    allow_retry=allow_retry,
+                )
+            recorded = self.store.finish_attempt(lock, record.started_at, outcome, now)
+        if not recorded:
+            logger.warning(
+                "late result of %s %s attempt %d discarded: its lock was taken over",
+                record.job_name,
+                record.id,
+                record.attempts,
+            )
+        elif exception is not None:
+            logger.info(
+                "%s %s attempt %d: %s", record.job_name, record.id, record.attempts, outcome.error
+            )
+        return Settled(record, outcome, data, exception, recorded)
+
+    # async ---------------------------------------------------------------
+
+    async def arun(
+        self,
+        job_class: type[Job[Any, Any]],
+        record: JobMetadata,
+        context: AttemptContext | None = None,
+        allow_retry: bool = True,
+    ) -> Settled:
+        context = context or self.context(record)
+        job = job_class(context)
+        data: Any = None
+        try:
+            params = job_class.codec.load_params(record.params)
+            value = await self._ainvoke(job, params, context, _timeout(job_class, record))
+            data, stored = job_class.codec.encode_result(value)
+            exception: BaseException | None = None
+        except (Exception, asyncio.CancelledError) as exc:
+            if isinstance(exc, asyncio.CancelledError) and not context.cancel_requested:
+                raise  # the worker itself is being cancelled, not the job
+            exception, stored = exc, None
+        return await asyncio.to_thread(
+            self._settle, job, context, data, stored, exception, allow_retry
+        )
+
+    async def _ainvoke(
+        self, job: Job[Any, Any], params: Any, context: AttemptContext, timeout: float | None
+    ) -> Any:
+        if not type(job).is_async:
+            return await asyncio.to_thread(_run_sync_with_deadline, job, params, context, timeout)
+        task = asyncio.ensure_future(job.perform(params))
+        context.attach_task(task)
+        try:
+            return await asyncio.wait_for(task, timeout)
+        except TimeoutError:
+            task.cancel()
+            raise JobTimeout(f"timed out after {timeout:g} s") from None
+
+
+def _timeout(job_class: type[Job[Any, Any]], record: JobMetadata) -> float | None:
+    return record.timeout if record.timeout is not None else job_class.timeout
+
+
+def _run_sync_with_deadline(
+    job: Job[Any, Any], params: Any, context: AttemptContext, timeout: float | None
+) -> Any:
+    with ThreadDeadline(timeout, context.request_cancel):
+        return job.perform(params)
+
+
+def _refuse_inside_event_loop(record: JobMetadata) -> None:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return
+    raise RuntimeError(
+        f"{record.job_name} is async and an event loop is running here: use the `a`-prefixed call"
+    )

@@ -1,0 +1,85 @@
+"""Settings: ``configure()`` in code, else ``JOBMILL_*`` variables, else
+``[tool.jobmill]`` in ``pyproject.toml`` or a ``jobmill.toml``, else defaults."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    NoDecode,
+    PydanticBaseSettingsSource,
+    PyprojectTomlConfigSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from jobmill.errors import ConfigurationError
+
+
+class Settings(BaseSettings):
+    """jobmill's settings. Each can be set as ``JOBMILL_<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="JOBMILL_",
+        pyproject_toml_table_header=("tool", "jobmill"),
+        toml_file="jobmill.toml",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    database_url: str = "sqlite:///jobmill.db"
+    imports: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    lock_timeout: float = Field(300.0, gt=0)
+    poll_interval: float = Field(1.0, gt=0)
+    grace_period: float = Field(30.0, ge=0)
+    progress_interval: float = Field(0.25, ge=0)
+    concurrency: int = Field(10, ge=1)
+    auto_upgrade: bool | None = None
+    dashboard_auth: str | None = None
+    dashboard_secret: str | None = None
+
+    @field_validator("imports", mode="before")
+    @classmethod
+    def _split_imports(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def upgrades_automatically(self) -> bool:
+        """SQLite databases are upgraded on first use unless told otherwise."""
+        if self.auto_upgrade is not None:
+            return self.auto_upgrade
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (
+            init_settings,
+            env_settings,
+            PyprojectTomlConfigSettingsSource(settings_cls),
+            TomlConfigSettingsSource(settings_cls),
+        )
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build settings from every source; an invalid value is reported by name."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            name = ".".join(str(part) for part in error["loc"])
+            problems.append(
+                f"{name} (JOBMILL_{name.upper()}): {error['msg']}, got {error.get('input')!r}"
+            )
+        raise ConfigurationError("invalid jobmill setting: " + "; ".join(problems)) from None

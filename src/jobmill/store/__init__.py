@@ -1,0 +1,26 @@
+"""Storage: SQLAlchemy Core over SQLite or PostgreSQL, one seam for the differences.
+
+``Store`` gathers the operations by concern: enqueue, claims (the running
+path), queries, admin. Records come back frozen; no connection leaks out.
+"""
+
+from __future__ import annotations
+
+from jobmill.store.admin import AdminOps
+from jobmill.store.claims import ClaimOps, Lock, Outcome, ProgressUpdate
+from jobmill.store.engine import ensure_schema, make_engine
+from jobmill.store.enqueue import EnqueueOps, NewJob
+from jobmill.store.queries import JobFilter, QueryOps
+
+
+class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps):
+    """Every storage operation jobmill performs."""
+
+    @classmethod
+    def from_url(cls, url: str, pool_size: int = 10, auto_upgrade: bool = True) -> Store:
+        engine, dialect = make_engine(url, pool_size)
+        ensure_schema(engine, auto_upgrade)
+        return cls(engine, dialect)
+
+
+__all__ = ["JobFilter", "Lock", "NewJob", "Outcome", "ProgressUpdate", "Store"]

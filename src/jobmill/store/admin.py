@@ -1,0 +1,152 @@
+"""Operator actions: cancel, retry, prune. Each is recorded with its source."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, select, update
+
+from jobmill.clock import utcnow
+from jobmill.errors import JobNotFound, JobStateError
+from jobmill.records import JobMetadata
+from jobmill.states import FINAL_STATES, JobStatus
+from jobmill.store.base import StoreBase, metadata_from_row, record_events
+from jobmill.store.cascade import cancel_dependents
+from jobmill.store.schema import job_dependencies, job_events, jobs
+
+
+class AdminOps(StoreBase):
+    def cancel_job(self, job_id: str, source: str, now: datetime | None = None) -> JobMetadata:
+        """Cancel a pending job at once; ask a running one to stop.
+
+        A running job keeps running until its worker sees the request (at its
+        next heartbeat) and ends it; it then ends ``cancelled``.
+        """
+        now = now or utcnow()
+        with self.write() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            status = JobStatus(row.status)
+            if status is JobStatus.PENDING:
+                values = {"status": JobStatus.CANCELLED, "completed_at": now, "error": "cancelled"}
+                kind = "cancelled"
+            elif status is JobStatus.RUNNING:
+                values = {"cancel_requested": True}
+                kind = "cancel_requested"
+            else:
+                raise JobStateError(
+                    f"job {job_id} is {status}; only pending or running jobs can be cancelled"
+                )
+            changed = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == status)
+                .values(updated_at=now, **values)
+            ).rowcount
+            if not changed:
+                raise JobStateError(f"job {job_id} changed state while being cancelled; try again")
+            record_events(
+                conn,
+                [
+                    {
+                        "job_id": job_id,
+                        "kind": kind,
+                        "at": now,
+                        "attempt": row.attempts,
+                        "source": source,
+                    }
+                ],
+            )
+            if kind == "cancelled":
+                cancel_dependents(conn, job_id, now)
+            return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+
+    def retry_job(
+        self, job_id: str, allowance: int, source: str, now: datetime | None = None
+    ) -> JobMetadata:
+        """A failed or cancelled job back to pending with ``allowance`` fresh attempts.
+
+        Attempt numbers keep counting up, so earlier attempts stay distinct in
+        the history and a late write from an old attempt stays fenced out.
+        """
+        now = now or utcnow()
+        retryable = [JobStatus.FAILED, JobStatus.CANCELLED]
+        with self.write() as conn:
+            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+            if row is None:
+                raise JobNotFound(job_id)
+            if row.status not in retryable:
+                raise JobStateError(
+                    f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried"
+                )
+            conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status.in_(retryable))
+                .values(
+                    status=JobStatus.PENDING,
+                    max_attempts=row.attempts + max(1, allowance),
+                    run_at=now,
+                    result=None,
+                    error=None,
+                    error_traceback=None,
+                    progress=0,
+                    progress_message=None,
+                    started_at=None,
+                    completed_at=None,
+                    locked_by=None,
+                    locked_until=None,
+                    cancel_requested=False,
+                    updated_at=now,
+                )
+            )
+            record_events(
+                conn,
+                [
+                    {
+                        "job_id": job_id,
+                        "kind": "retried",
+                        "at": now,
+                        "attempt": row.attempts,
+                        "source": source,
+                    }
+                ],
+            )
+            return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+
+    def failed_job_ids(self, job_name: str | None = None) -> list[str]:
+        stmt = select(jobs.c.id).where(jobs.c.status == JobStatus.FAILED)
+        if job_name:
+            stmt = stmt.where(jobs.c.job_name == job_name)
+        with self.read() as conn:
+            return list(conn.execute(stmt.order_by(jobs.c.id)).scalars())
+
+    def prune_jobs(
+        self,
+        older_than: datetime,
+        statuses: Sequence[JobStatus] = tuple(FINAL_STATES),
+        batch_size: int = 1000,
+    ) -> int:
+        """Delete finished jobs completed before ``older_than``; returns how many."""
+        wanted = [JobStatus(status) for status in statuses if JobStatus(status) in FINAL_STATES]
+        total = 0
+        while True:
+            with self.write() as conn:
+                ids = list(
+                    conn.execute(
+                        select(jobs.c.id)
+                        .where(jobs.c.status.in_(wanted), jobs.c.completed_at < older_than)
+                        .limit(batch_size)
+                    ).scalars()
+                )
+                if not ids:
+                    return total
+                conn.execute(delete(job_events).where(job_events.c.job_id.in_(ids)))
+                conn.execute(
+                    delete(job_dependencies).where(
+                        job_dependencies.c.job_id.in_(ids)
+                        | job_dependencies.c.depends_on_id.in_(ids)
+                    )
+                )
+                conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
+            total += len(ids)

@@ -1,0 +1,355 @@
+"""Running jobs: claim, fenced writes (progress, heartbeat, finish), rescue, release.
+
+Every write about a running job names the lock it expects: status running,
+``locked_by`` the worker, ``attempts`` the attempt. A worker presumed dead that
+comes back finds its row changed, its write matches nothing, and its late
+result is discarded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, exists, select, update
+
+from jobmill.clock import utcnow
+from jobmill.records import JobMetadata
+from jobmill.states import JobStatus
+from jobmill.store.base import StoreBase, metadata_from_row, record_events
+from jobmill.store.cascade import cancel_dependents
+from jobmill.store.schema import job_dependencies, jobs
+
+
+@dataclass(frozen=True)
+class Lock:
+    """What fences a running job: its id, the worker holding it, the attempt."""
+
+    job_id: str
+    worker_id: str
+    attempt: int
+
+    @classmethod
+    def of(cls, record: JobMetadata) -> Lock:
+        assert record.worker_id is not None
+        return cls(record.id, record.worker_id, record.attempts)
+
+    def guard(self) -> ColumnElement[bool]:
+        return and_(
+            jobs.c.id == self.job_id,
+            jobs.c.status == JobStatus.RUNNING,
+            jobs.c.locked_by == self.worker_id,
+            jobs.c.attempts == self.attempt,
+        )
+
+
+@dataclass(frozen=True)
+class ProgressUpdate:
+    percent: float
+    message: str | None
+    at: datetime
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """How an attempt ended. ``status`` pending means "retry at ``retry_at``"."""
+
+    status: JobStatus
+    result: Any = None
+    error: str | None = None
+    traceback: str | None = None
+    retry_at: datetime | None = None
+    progress: Sequence[ProgressUpdate] = field(default_factory=tuple)
+
+
+def dependencies_done() -> ColumnElement[bool]:
+    """True for a job none of whose dependencies is unfinished."""
+    parent = jobs.alias("parent")
+    return ~exists().where(
+        job_dependencies.c.job_id == jobs.c.id,
+        parent.c.id == job_dependencies.c.depends_on_id,
+        parent.c.status != JobStatus.COMPLETED,
+    )
+
+
+class ClaimOps(StoreBase):
+    def ready_filter(
+        self,
+        now: datetime,
+        queues: Sequence[str] | None = None,
+        job_names: Sequence[str] | None = None,
+    ) -> ColumnElement[bool]:
+        """Pending, due, dependencies done, in a served queue, of a known job."""
+        conditions = [jobs.c.status == JobStatus.PENDING, jobs.c.run_at <= now]
+        if queues:
+            conditions.append(jobs.c.queue.in_(queues))
+        if job_names is not None:
+            conditions.append(jobs.c.job_name.in_(job_names))
+        conditions.append(dependencies_done())
+        return and_(*conditions)
+
+    def has_ready_jobs(
+        self,
+        queues: Sequence[str] | None = None,
+        job_names: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> bool:
+        """A cheap read to decide whether taking the write lock is worth it."""
+        filter_ = self.ready_filter(now or utcnow(), queues, job_names)
+        with self.read() as conn:
+            return conn.execute(select(jobs.c.id).where(filter_).limit(1)).first() is not None
+
+    def claim_jobs(
+        self,
+        worker_id: str,
+        limit: int,
+        lock_timeout: float,
+        queues: Sequence[str] | None = None,
+        job_names: Sequence[str] | None = None,
+        now: datetime | None = None,
+    ) -> list[JobMetadata]:
+        """Atomically move up to ``limit`` ready jobs to running, best first."""
+        now = now or utcnow()
+        candidates = (
+            select(jobs.c.id)
+            .where(self.ready_filter(now, queues, job_names))
+            .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
+            .limit(limit)
+        )
+        stmt = self.dialect.claim_statement(
+            candidates, _running_values(worker_id, lock_timeout, now)
+        )
+        with self.write() as conn:
+            rows = conn.execute(stmt).all()
+        claimed = [metadata_from_row(row) for row in rows]
+        claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
+        return claimed
+
+    def claim_job(
+        self, job_id: str, worker_id: str, lock_timeout: float, now: datetime | None = None
+    ) -> JobMetadata | None:
+        """Claim one specific pending job whose dependencies are done, or None."""
+        now = now or utcnow()
+        stmt = (
+            update(jobs)
+            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING, dependencies_done())
+            .values(**_running_values(worker_id, lock_timeout, now))
+            .returning(*jobs.c)
+        )
+        with self.write() as conn:
+            row = conn.execute(stmt).first()
+        return metadata_from_row(row) if row else None
+
+    def record_progress(self, lock: Lock, updates: Sequence[ProgressUpdate]) -> bool:
+        """Persist progress updates (latest on the row, all as events); False if fenced out."""
+        if not updates:
+            return True
+        last = updates[-1]
+        with self.write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(lock.guard())
+                .values(progress=last.percent, progress_message=last.message, updated_at=last.at)
+            ).rowcount
+            if changed:
+                record_events(conn, _progress_events(lock, updates))
+        return bool(changed)
+
+    def heartbeat(
+        self,
+        worker_id: str,
+        job_ids: Sequence[str],
+        lock_timeout: float,
+        now: datetime | None = None,
+    ) -> dict[str, bool]:
+        """Extend the locks this worker holds; returns {job_id: cancel_requested}.
+
+        Jobs missing from the answer are no longer this worker's.
+        """
+        if not job_ids:
+            return {}
+        now = now or utcnow()
+        with self.write() as conn:
+            rows = conn.execute(
+                update(jobs)
+                .where(
+                    jobs.c.id.in_(job_ids),
+                    jobs.c.status == JobStatus.RUNNING,
+                    jobs.c.locked_by == worker_id,
+                )
+                .values(locked_until=now + timedelta(seconds=lock_timeout))
+                .returning(jobs.c.id, jobs.c.cancel_requested)
+            ).all()
+        return {row.id: bool(row.cancel_requested) for row in rows}
+
+    def finish_attempt(
+        self, lock: Lock, started_at: datetime | None, outcome: Outcome, now: datetime | None = None
+    ) -> bool:
+        """Record how an attempt ended; False (nothing written) if fenced out."""
+        now = now or utcnow()
+        with self.write() as conn:
+            changed = conn.execute(
+                update(jobs).where(lock.guard()).values(**_outcome_values(outcome, now))
+            ).rowcount
+            if not changed:
+                return False
+            events = _progress_events(lock, outcome.progress)
+            if outcome.status is not JobStatus.COMPLETED:
+                events += _attempt_end_events(lock, started_at, outcome, now)
+            record_events(conn, events)
+            if outcome.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+                cancel_dependents(conn, lock.job_id, now)
+        return True
+
+    def rescue_expired(self, now: datetime | None = None, limit: int = 100) -> list[str]:
+        """Running jobs whose lock expired go back to pending (or failed when out
+        of attempts, so a job that kills its worker cannot loop forever)."""
+        now = now or utcnow()
+        rescued: list[str] = []
+        with self.write() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
+                .limit(limit)
+            ).all()
+            for row in rows:
+                record = metadata_from_row(row)
+                if self._rescue_one(conn, record, now):
+                    rescued.append(record.id)
+        return rescued
+
+    def _rescue_one(self, conn: Connection, record: JobMetadata, now: datetime) -> bool:
+        lock = Lock.of(record)
+        exhausted = record.attempts >= record.max_attempts
+        error = f"lock expired: worker {record.worker_id} stopped heartbeating"
+        outcome = Outcome(
+            status=JobStatus.FAILED if exhausted else JobStatus.PENDING,
+            error=error + ("; no attempts left" if exhausted else ""),
+            retry_at=None if exhausted else now,
+        )
+        changed = conn.execute(
+            update(jobs)
+            .where(lock.guard(), jobs.c.locked_until < now)
+            .values(**_outcome_values(outcome, now))
+        ).rowcount
+        if not changed:
+            return False
+        events = _attempt_end_events(lock, record.started_at, outcome, now, kind="lock_expired")
+        record_events(conn, events)
+        if exhausted:
+            cancel_dependents(conn, record.id, now)
+        return True
+
+    def release(self, lock: Lock, now: datetime | None = None) -> bool:
+        """Give a running job back to pending without using up an attempt (shutdown)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            changed = conn.execute(
+                update(jobs)
+                .where(lock.guard())
+                .values(
+                    status=JobStatus.PENDING,
+                    attempts=jobs.c.attempts - 1,
+                    locked_by=None,
+                    locked_until=None,
+                    started_at=None,
+                    run_at=now,
+                    updated_at=now,
+                )
+            ).rowcount
+            if changed:
+                record_events(
+                    conn,
+                    [
+                        {
+                            "job_id": lock.job_id,
+                            "kind": "released",
+                            "at": now,
+                            "attempt": lock.attempt,
+                            "worker_id": lock.worker_id,
+                            "message": "worker shut down before the job finished",
+                        }
+                    ],
+                )
+        return bool(changed)
+
+
+def _running_values(worker_id: str, lock_timeout: float, now: datetime) -> dict[str, Any]:
+    return {
+        "status": JobStatus.RUNNING,
+        "locked_by": worker_id,
+        "locked_until": now + timedelta(seconds=lock_timeout),
+        "attempts": jobs.c.attempts + 1,
+        "started_at": now,
+        "completed_at": None,
+        "updated_at": now,
+    }
+
+
+def _outcome_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": outcome.status, "updated_at": now, "locked_until": None}
+    if outcome.progress:
+        values["progress"] = outcome.progress[-1].percent
+        values["progress_message"] = outcome.progress[-1].message
+    if outcome.status is JobStatus.COMPLETED:
+        values.update(result=outcome.result, completed_at=now, progress=100, error=None)
+    elif outcome.status is JobStatus.PENDING:
+        values.update(
+            run_at=outcome.retry_at or now,
+            locked_by=None,
+            error=outcome.error,
+            error_traceback=outcome.traceback,
+        )
+    else:
+        values.update(completed_at=now, error=outcome.error, error_traceback=outcome.traceback)
+    return values
+
+
+def _progress_events(lock: Lock, updates: Sequence[ProgressUpdate]) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_id": lock.job_id,
+            "kind": "progress",
+            "at": update.at,
+            "attempt": lock.attempt,
+            "worker_id": lock.worker_id,
+            "progress": update.percent,
+            "message": update.message,
+        }
+        for update in updates
+    ]
+
+
+def _attempt_end_events(
+    lock: Lock,
+    started_at: datetime | None,
+    outcome: Outcome,
+    now: datetime,
+    kind: str | None = None,
+) -> list[dict[str, Any]]:
+    # The row keeps only the latest attempt, so an attempt that does not
+    # complete writes its start and its end to the trail.
+    common = {"job_id": lock.job_id, "attempt": lock.attempt, "worker_id": lock.worker_id}
+    events = [{**common, "kind": "started", "at": started_at or now}]
+    end_kind = (
+        kind
+        or {
+            JobStatus.PENDING: "attempt_failed",
+            JobStatus.FAILED: "failed",
+            JobStatus.CANCELLED: "cancelled",
+        }[outcome.status]
+    )
+    events.append(
+        {
+            **common,
+            "kind": end_kind,
+            "at": now,
+            "error": outcome.error,
+            "traceback": outcome.traceback,
+        }
+    )
+    if kind and outcome.status is JobStatus.FAILED:
+        events.append({**common, "kind": "failed", "at": now, "error": outcome.error})
+    return events

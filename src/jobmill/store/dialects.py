@@ -1,0 +1,139 @@
+"""The one place where SQLite and PostgreSQL differ.
+
+Every statement is shared except what is named here: engine set-up (SQLite:
+WAL, busy timeout, ``BEGIN IMMEDIATE``), how claim candidates are locked
+(PostgreSQL: ``FOR UPDATE SKIP LOCKED`` in a MATERIALIZED CTE; SQLite has one
+writer, so the immediate transaction is the lock), insert-or-ignore, and
+wake-ups (PostgreSQL ``NOTIFY``; SQLite polls).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Select, Update, event, text, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.sql.dml import Insert
+
+from jobmill.errors import ConfigurationError
+from jobmill.store.schema import jobs
+
+NOTIFY_CHANNEL = "jobmill_jobs"
+READ_ONLY = "jobmill_read_only"
+
+
+class Dialect:
+    """Behaviour shared by every backend; subclasses override the named gaps."""
+
+    name = "generic"
+    supports_listen = False
+    insert_factory: Any = None
+
+    def engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {}
+
+    def prepare_engine(self, engine: Engine) -> None:
+        """Install connection hooks (pragmas, transaction mode)."""
+
+    def claim_statement(self, candidates: Select[Any], values: dict[str, Any]) -> Update:
+        """An UPDATE moving the candidate rows to running, returning them."""
+        return (
+            update(jobs).where(jobs.c.id.in_(candidates.scalar_subquery())).values(**values)
+        ).returning(*jobs.c)
+
+    def insert_ignoring_conflicts(self, index_elements: list[str], where: Any) -> Insert:
+        """INSERT that silently skips rows violating the given partial unique index."""
+        stmt = self.insert_factory(jobs)
+        return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=where)  # type: ignore[no-any-return]
+
+    def notify(self, connection: Connection, queues: set[str]) -> None:
+        """Wake listening workers once the transaction commits."""
+
+
+class SQLiteDialect(Dialect):
+    name = "sqlite"
+    insert_factory = staticmethod(sqlite.insert)
+
+    def __init__(self, driver: str) -> None:
+        self.driver = driver
+
+    def engine_options(self, pool_size: int) -> dict[str, Any]:
+        if self.driver == "libsql":
+            # libSQL's connection has a read-only isolation_level and no timeout.
+            return {"connect_args": {"isolation_level": None}}
+        return {"connect_args": {"timeout": 30.0}}
+
+    def prepare_engine(self, engine: Engine) -> None:
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+            if self.driver != "libsql":
+                # Hand transaction control to SQLAlchemy's begin hook below.
+                dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            for pragma in (
+                "PRAGMA journal_mode=WAL",
+                "PRAGMA synchronous=NORMAL",
+                "PRAGMA foreign_keys=ON",
+                "PRAGMA busy_timeout=30000",
+            ):
+                cursor.execute(pragma)
+            cursor.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(connection: Connection) -> None:
+            # A deferred transaction that reads and then writes cannot wait for
+            # the write lock ("database is locked" at once, busy timeout or
+            # not), so writers take it up front. Reads stay deferred.
+            read_only = connection.get_execution_options().get(READ_ONLY, False)
+            connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+class PostgresDialect(Dialect):
+    name = "postgresql"
+    supports_listen = True
+    insert_factory = staticmethod(postgresql.insert)
+
+    def engine_options(self, pool_size: int) -> dict[str, Any]:
+        return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+
+    def claim_statement(self, candidates: Select[Any], values: dict[str, Any]) -> Update:
+        # MATERIALIZED keeps the planner from inlining the CTE, so the LIMIT
+        # bounds the rows locked and updated.
+        locked = (
+            candidates.with_for_update(skip_locked=True, of=jobs)
+            .cte("claimable")
+            .prefix_with("MATERIALIZED")
+        )
+        return update(jobs).where(jobs.c.id == locked.c.id).values(**values).returning(*jobs.c)
+
+    def notify(self, connection: Connection, queues: set[str]) -> None:
+        for queue in sorted(queues):
+            connection.execute(
+                text("SELECT pg_notify(:channel, :queue)"),
+                {"channel": NOTIFY_CHANNEL, "queue": queue},
+            )
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def dialect_for(url: str) -> Dialect:
+    """The seam for a database URL, or a clear error for an unsupported one."""
+    parsed = make_url(url)
+    backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
+    if backend == "sqlite":
+        return SQLiteDialect(driver)
+    if backend == "postgresql":
+        if driver != "psycopg":
+            raise ConfigurationError(
+                f"database_url: driver {driver!r} is not supported; use postgresql+psycopg://"
+            )
+        return PostgresDialect()
+    raise ConfigurationError(
+        f"database_url: {backend!r} is not supported; use sqlite:///FILE or postgresql://..."
+    )

@@ -1,0 +1,70 @@
+"""Engine creation and schema upgrades."""
+
+from __future__ import annotations
+
+import os
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine
+
+from jobmill.errors import ConfigurationError
+from jobmill.store.dialects import Dialect, dialect_for, normalise_url
+
+VERSION_TABLE = "jobmill_alembic_version"
+
+
+def make_engine(url: str, pool_size: int = 10) -> tuple[Engine, Dialect]:
+    """An engine set up for jobmill, and the dialect seam that goes with it."""
+    url = normalise_url(url)
+    dialect = dialect_for(url)
+    try:
+        engine = create_engine(url, **dialect.engine_options(pool_size))
+    except ModuleNotFoundError as exc:
+        extra = "postgres" if dialect.name == "postgresql" else "libsql"
+        raise ConfigurationError(
+            f"database_url {url.split('://')[0]}:// needs {exc.name!r}: "
+            f"pip install 'jobmill[{extra}]'"
+        ) from exc
+    dialect.prepare_engine(engine)
+    # Forked children must not share their parent's pooled connections.
+    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    return engine, dialect
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("jobmill") / "migrations"))
+    return config
+
+
+def head_revision() -> str | None:
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def current_revision(engine: Engine) -> str | None:
+    with engine.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+        return context.get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Bring the schema up to ``revision`` (idempotent, safe to run concurrently)."""
+    config = alembic_config()
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+
+def ensure_schema(engine: Engine, auto_upgrade: bool) -> None:
+    """Upgrade when allowed, else fail clearly if the schema is behind."""
+    if current_revision(engine) == head_revision():
+        return
+    if not auto_upgrade:
+        raise ConfigurationError(
+            "the jobmill tables are missing or out of date; run `jobmill db upgrade`"
+        )
+    upgrade(engine)

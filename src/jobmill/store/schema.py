@@ -1,0 +1,186 @@
+"""The tables, as SQLAlchemy Core metadata. Migrations create them; this module
+describes them for queries. Keep the two in step (a test compares them)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Aware UTC datetimes on every database (SQLite stores them naive, in UTC)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value.isoformat()} given where UTC is required")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if isinstance(value, str):  # raw SQL inserts on SQLite may store text
+            value = datetime.fromisoformat(value)
+        moment: datetime = value
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        return moment.astimezone(UTC)
+
+
+def json_type() -> JSON:
+    """JSON on SQLite, JSONB on PostgreSQL; Python None is stored as SQL NULL."""
+    return JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+ID = BigInteger().with_variant(Integer(), "sqlite")
+ACTIVE = "status IN ('pending', 'running')"
+
+metadata = MetaData()
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(36), primary_key=True),
+    Column("job_name", String(200), nullable=False),
+    Column("queue", String(100), nullable=False, server_default="default"),
+    Column("status", String(16), nullable=False),
+    Column("priority", Integer, nullable=False, server_default="0"),
+    Column("params", json_type()),
+    Column("result", json_type()),
+    Column("error", Text),
+    Column("error_traceback", Text),
+    Column("progress", Float, nullable=False, server_default="0"),
+    Column("progress_message", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("max_attempts", Integer, nullable=False, server_default="1"),
+    Column("timeout", Float),
+    Column("unique_key", String(255)),
+    Column("run_at", UTCDateTime, nullable=False),
+    Column("enqueued_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("completed_at", UTCDateTime),
+    Column("locked_by", String(255)),
+    Column("locked_until", UTCDateTime),
+    Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    Column("cron_job_id", Integer),
+    Column("updated_at", UTCDateTime, nullable=False),
+    # Claims read only pending rows: a partial index keeps them fast however
+    # many finished rows sit beside them.
+    Index(
+        "ix_jobs_claim",
+        "queue",
+        text("priority DESC"),
+        "run_at",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
+    Index(
+        "ix_jobs_running_lock",
+        "locked_until",
+        sqlite_where=text("status = 'running'"),
+        postgresql_where=text("status = 'running'"),
+    ),
+    Index(
+        "ux_jobs_unique_key",
+        "job_name",
+        "unique_key",
+        unique=True,
+        sqlite_where=text(f"unique_key IS NOT NULL AND {ACTIVE}"),
+        postgresql_where=text(f"unique_key IS NOT NULL AND {ACTIVE}"),
+    ),
+    Index("ix_jobs_status_completed", "status", "completed_at"),
+    Index("ix_jobs_name_status", "job_name", "status"),
+    Index("ix_jobs_cron_job_id", "cron_job_id"),
+)
+
+job_dependencies = Table(
+    "job_dependencies",
+    metadata,
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    Column(
+        "depends_on_id",
+        String(36),
+        ForeignKey("jobs.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Index("ix_job_dependencies_depends_on", "depends_on_id"),
+)
+
+job_events = Table(
+    "job_events",
+    metadata,
+    Column("id", ID, primary_key=True, autoincrement=True),
+    Column("job_id", String(36), ForeignKey("jobs.id", ondelete="CASCADE"), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("attempt", Integer),
+    Column("worker_id", String(255)),
+    Column("progress", Float),
+    Column("message", Text),
+    Column("error", Text),
+    Column("traceback", Text),
+    Column("source", String(255)),
+    Index("ix_job_events_job_id", "job_id", "id"),
+)
+
+cron_jobs = Table(
+    "cron_jobs",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(200), unique=True),
+    Column("job_name", String(200), nullable=False),
+    Column("cron_expression", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False, server_default="UTC"),
+    Column("params", json_type(), nullable=False, server_default=text("'{}'")),
+    Column("enabled", Boolean, nullable=False, server_default=text("true")),
+    Column("misfire_policy", String(16), nullable=False, server_default="run_once"),
+    Column("backfill_limit", Integer, nullable=False, server_default="100"),
+    Column("queue", String(100)),
+    Column("priority", Integer),
+    Column("declared_in_code", Boolean, nullable=False, server_default=text("false")),
+    Column("last_run_at", UTCDateTime),
+    Column("next_run_at", UTCDateTime),
+    Column("last_job_id", String(36)),
+    Column("last_error", Text),
+    Column("missed_ticks", Integer, nullable=False, server_default="0"),
+    Column("created_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
+    Column("updated_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
+)
+
+workers = Table(
+    "workers",
+    metadata,
+    Column("id", String(255), primary_key=True),
+    Column("hostname", String(255), nullable=False),
+    Column("pid", Integer, nullable=False),
+    Column("queues", json_type()),
+    Column("concurrency", Integer, nullable=False),
+    Column("started_at", UTCDateTime, nullable=False),
+    Column("heartbeat_at", UTCDateTime, nullable=False),
+)

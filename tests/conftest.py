@@ -1,0 +1,104 @@
+"""Shared fixtures: a real SQLite file or a real PostgreSQL schema per test.
+
+PostgreSQL tests run when the server at ``JOBMILL_TEST_PG`` (default
+127.0.0.1:5432, database ``test``) answers. In CI (``CI=true``) it must answer:
+the tests fail instead of skipping.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+import jobmill
+from jobmill import runtime
+from jobmill.store import Store
+
+PG_URL = os.environ.get("JOBMILL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+BACKENDS = ["sqlite", "postgresql"]
+
+
+def _pg_unreachable_reason() -> str | None:
+    try:
+        engine = create_engine(PG_URL)
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+    except Exception as exc:
+        return f"PostgreSQL at {PG_URL} is not reachable: {exc.__class__.__name__}: {exc}"
+    return None
+
+
+_PG_REASON = _pg_unreachable_reason()
+
+
+def require_postgres() -> None:
+    if _PG_REASON is None:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI requires PostgreSQL: {_PG_REASON}")
+    pytest.skip(_PG_REASON)
+
+
+@pytest.fixture
+def pg_schema_url() -> Iterator[str]:
+    """A fresh PostgreSQL schema, as a URL whose search_path points at it."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of an empty database, once per backend."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'jobs.db'}"
+    else:
+        yield request.getfixturevalue("pg_schema_url")
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'jobs.db'}"
+
+
+@pytest.fixture
+def configured(database_url: str) -> Iterator[Store]:
+    """jobmill configured on ``database_url`` (tables created); yields its store."""
+    jobmill.configure(database_url=database_url, auto_upgrade=True, progress_interval=0)
+    try:
+        yield runtime.get_store()
+    finally:
+        runtime.reset()
+
+
+@pytest.fixture
+def sqlite_configured(sqlite_url: str) -> Iterator[Store]:
+    """jobmill configured on a SQLite file only (for SQLite-specific behaviour)."""
+    jobmill.configure(database_url=sqlite_url, progress_interval=0)
+    try:
+        yield runtime.get_store()
+    finally:
+        runtime.reset()
+
+
+@pytest.fixture(autouse=True)
+def _isolated_settings(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No JOBMILL_* leaks in, and no pyproject.toml of the repository is read."""
+    for name in list(os.environ):
+        if name.startswith("JOBMILL_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
