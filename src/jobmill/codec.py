@@ -62,7 +62,9 @@ class Codec:
     def load_params(self, stored: Any) -> Any:
         """Params read back from the database, validated again."""
         try:
-            return self._params.validate_python({} if stored is None else stored)
+            if stored is None:
+                return self._validate_missing()
+            return self._params.validate_python(stored)
         except ValidationError as exc:
             raise InvalidParams(self.job_name, exc.errors(include_url=False)) from None
 

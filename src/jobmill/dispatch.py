@@ -128,6 +128,7 @@ class Dispatch(Generic[P, R]):
             run_at=run_at,
             unique_key=opts.unique_key,
             depends_on=opts.depends_on,
+            enqueued_at=now,
         )
 
     def step(self, params: Any = None, /, **kwargs: Any) -> JobStep:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import inspect
 import logging
 import random
+import types
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
@@ -263,9 +264,10 @@ def create_job(name: str, fn: Callable[..., Any], **options: Any) -> type[Job[An
         def perform(self: Job[Any, Any], params: Any) -> Any:  # type: ignore[misc]
             return fn(params)
 
-    base = cast(type, Job[params_type, result_type])  # type: ignore[valid-type]
     namespace = {"name": name, "perform": perform, "__module__": fn.__module__, **options}
-    return cast(type[Job[Any, Any]], type(name, (base,), namespace))
+    base = Job[params_type, result_type]  # type: ignore[valid-type]
+    created = types.new_class(name, (base,), exec_body=lambda ns: ns.update(namespace))
+    return cast(type[Job[Any, Any]], created)
 
 
 def job(

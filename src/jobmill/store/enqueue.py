@@ -32,6 +32,7 @@ class NewJob:
     depends_on: tuple[str, ...] = ()
     cron_job_id: int | None = None
     status: JobStatus = JobStatus.PENDING
+    enqueued_at: datetime | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
     def row(self, now: datetime) -> dict[str, Any]:
@@ -46,7 +47,7 @@ class NewJob:
             "timeout": self.timeout,
             "unique_key": self.unique_key,
             "run_at": self.run_at or now,
-            "enqueued_at": now,
+            "enqueued_at": self.enqueued_at or now,
             "updated_at": now,
             "cron_job_id": self.cron_job_id,
             **self.extra,
