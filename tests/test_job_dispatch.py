@@ -6,6 +6,8 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
+
+import jobmill
 from foundation_jobs import (
     AsyncProgressJob,
     BoomError,
@@ -24,9 +26,7 @@ from foundation_jobs import (
     UnserialisableJob,
     build_report,
 )
-
-import jobmill
-from jobmill import InvalidParams, JobFailed, JobStatus, JobStateError
+from jobmill import InvalidParams, JobFailed, JobStateError, JobStatus
 from jobmill.store import Store
 
 

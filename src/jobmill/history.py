@@ -2,6 +2,7 @@
 
 The happy path writes no events (enqueue, start and completion are columns of
 the ``jobs`` row); they are derived here so ``history()`` still shows them.
+Stored events keep their write order; derived ones are put where they belong.
 """
 
 from __future__ import annotations
@@ -9,21 +10,30 @@ from __future__ import annotations
 from jobmill.records import JobEvent, JobMetadata
 from jobmill.states import JobStatus
 
+# Events an attempt writes while it runs, after its (derived) start.
+DURING_ATTEMPT = frozenset({"progress", "cancel_requested"})
+
 
 def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]:
     """All events of ``record``, oldest first."""
-    events = [JobEvent(kind="enqueued", at=record.enqueued_at, attempt=0)]
-    events.extend(stored)
+    events = [JobEvent(kind="enqueued", at=record.enqueued_at, attempt=0), *stored]
     if _current_start_is_unrecorded(record, stored):
         assert record.started_at is not None
-        events.append(
-            JobEvent(
-                kind="started",
-                at=record.started_at,
-                attempt=record.attempts,
-                worker_id=record.worker_id,
-            )
+        started = JobEvent(
+            kind="started",
+            at=record.started_at,
+            attempt=record.attempts,
+            worker_id=record.worker_id,
         )
+        position = next(
+            (
+                i
+                for i, e in enumerate(events)
+                if e.attempt == record.attempts and e.kind in DURING_ATTEMPT
+            ),
+            len(events),
+        )
+        events.insert(position, started)
     if record.status is JobStatus.COMPLETED and record.completed_at is not None:
         events.append(
             JobEvent(
@@ -34,8 +44,7 @@ def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]
                 progress=100,
             )
         )
-    order = {"enqueued": 0, "started": 1}
-    return sorted(events, key=lambda e: (e.at, order.get(e.kind, 2)))
+    return events
 
 
 def _current_start_is_unrecorded(record: JobMetadata, stored: list[JobEvent]) -> bool:
