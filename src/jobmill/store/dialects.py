@@ -22,6 +22,19 @@ from jobmill.store.schema import jobs
 NOTIFY_CHANNEL = "jobmill_jobs"
 READ_ONLY = "jobmill_read_only"
 
+# libpq options applied unless the URL sets them: the name shows jobmill's
+# sessions in pg_stat_activity, and keepalives make a connection to a host
+# that vanished (workers on other machines) fail in about a minute instead
+# of hanging until the kernel gives up.
+POSTGRES_CONNECT_DEFAULTS: dict[str, Any] = {
+    "application_name": "jobmill",
+    "connect_timeout": 10,
+    "keepalives": 1,
+    "keepalives_idle": 30,
+    "keepalives_interval": 10,
+    "keepalives_count": 3,
+}
+
 
 class Dialect:
     """Behaviour shared by every backend; subclasses override the named gaps."""
@@ -95,7 +108,15 @@ class PostgresDialect(Dialect):
     insert_factory = staticmethod(postgresql.insert)
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
+        # pool_pre_ping replaces connections that died while idle in the pool
+        # (server restart, pg_terminate_backend) before they are handed out.
         return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+
+    def prepare_engine(self, engine: Engine) -> None:
+        @event.listens_for(engine, "do_connect")
+        def _on_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
+            for name, value in POSTGRES_CONNECT_DEFAULTS.items():
+                cparams.setdefault(name, value)
 
     def claim_statement(self, candidates: Select[Any], values: dict[str, Any]) -> Update:
         # MATERIALIZED keeps the planner from inlining the CTE, so the LIMIT

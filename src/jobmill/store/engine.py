@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import weakref
 from importlib import resources
 
 from alembic import command
@@ -30,9 +31,17 @@ def make_engine(url: str, pool_size: int = 10) -> tuple[Engine, Dialect]:
             f"pip install 'jobmill[{extra}]'"
         ) from exc
     dialect.prepare_engine(engine)
-    # Forked children must not share their parent's pooled connections.
-    os.register_at_fork(after_in_child=lambda: engine.dispose(close=False))
+    # Forked children must not share their parent's pooled connections. A weak
+    # reference, so that engines a process is done with can still be freed.
+    engine_ref = weakref.ref(engine)
+    os.register_at_fork(after_in_child=lambda: _forget_pool(engine_ref))
     return engine, dialect
+
+
+def _forget_pool(engine_ref: weakref.ref[Engine]) -> None:
+    engine = engine_ref()
+    if engine is not None:
+        engine.dispose(close=False)
 
 
 def alembic_config() -> Config:
