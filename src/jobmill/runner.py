@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from jobmill.clock import utcnow
@@ -85,7 +86,6 @@ class Runner:
         allow_retry: bool,
     ) -> Settled:
         record = context.record
-        lock = Lock.of(record)
         now = utcnow()
         with context.reporter.closing() as progress:
             if exception is None:
@@ -101,7 +101,7 @@ class Runner:
                     cancelled=context.cancel_requested and not isinstance(exception, JobTimeout),
                     allow_retry=allow_retry,
                 )
-            recorded = self.store.finish_attempt(lock, record.started_at, outcome, now)
+            recorded = self.record_outcome(context, outcome, now)
         if not recorded:
             logger.warning(
                 "late result of %s %s attempt %d discarded: its lock was taken over",
@@ -114,6 +114,14 @@ class Runner:
                 "%s %s attempt %d: %s", record.job_name, record.id, record.attempts, outcome.error
             )
         return Settled(record, outcome, data, exception, recorded)
+
+    def record_outcome(self, context: AttemptContext, outcome: Outcome, now: datetime) -> bool:
+        """Write the attempt's outcome under its lock; False if fenced out.
+
+        A worker overrides this to ride out transient database errors.
+        """
+        record = context.record
+        return self.store.finish_attempt(Lock.of(record), record.started_at, outcome, now)
 
     # async ---------------------------------------------------------------
 

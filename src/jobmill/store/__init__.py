@@ -1,7 +1,7 @@
 """Storage: SQLAlchemy Core over SQLite or PostgreSQL, one seam for the differences.
 
 ``Store`` gathers the operations by concern: enqueue, claims (the running
-path), queries, admin. Records come back frozen; no connection leaks out.
+path), queries, admin, workers. Records come back frozen; no connection leaks out.
 """
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ from jobmill.store.claims import ClaimOps, Lock, Outcome, ProgressUpdate
 from jobmill.store.engine import ensure_schema, make_engine
 from jobmill.store.enqueue import EnqueueOps, NewJob
 from jobmill.store.queries import JobFilter, QueryOps
+from jobmill.store.workers import WorkerInfo, WorkerOps
 
 
-class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps):
+class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps):
     """Every storage operation jobmill performs."""
 
     @classmethod
@@ -23,4 +24,4 @@ class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps):
         return cls(engine, dialect)
 
 
-__all__ = ["JobFilter", "Lock", "NewJob", "Outcome", "ProgressUpdate", "Store"]
+__all__ = ["JobFilter", "Lock", "NewJob", "Outcome", "ProgressUpdate", "Store", "WorkerInfo"]

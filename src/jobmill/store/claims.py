@@ -203,6 +203,14 @@ class ClaimOps(StoreBase):
                 cancel_dependents(conn, lock.job_id, now)
         return True
 
+    def has_expired_locks(self, now: datetime | None = None) -> bool:
+        """A cheap read to decide whether ``rescue_expired`` (a write) is worth running."""
+        stmt = select(jobs.c.id).where(
+            jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < (now or utcnow())
+        )
+        with self.read() as conn:
+            return conn.execute(stmt.limit(1)).first() is not None
+
     def rescue_expired(self, now: datetime | None = None, limit: int = 100) -> list[str]:
         """Running jobs whose lock expired go back to pending (or failed when out
         of attempts, so a job that kills its worker cannot loop forever)."""
