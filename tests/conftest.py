@@ -50,7 +50,7 @@ def pg_schema_url() -> Iterator[str]:
     """A fresh PostgreSQL schema, as a URL whose search_path points at it."""
     require_postgres()
     schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_URL)
+    admin = create_engine(PG_URL, pool_pre_ping=True)
     with admin.begin() as conn:
         conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     try:

@@ -1,0 +1,200 @@
+"""The storage suite: claims, fencing, heartbeats, rescue — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from jobmill.clock import utcnow
+from jobmill.ids import new_job_id
+from jobmill.states import TRANSITIONS, JobStatus
+from jobmill.store import Lock, NewJob, Outcome, ProgressUpdate, Store
+
+
+def new_job(name: str = "StoreJob", **fields: object) -> NewJob:
+    values: dict[str, object] = {
+        "id": new_job_id(),
+        "job_name": name,
+        "queue": "default",
+        "priority": 0,
+        "params": {},
+        "max_attempts": 3,
+        "timeout": None,
+    }
+    values.update(fields)
+    return NewJob(**values)  # type: ignore[arg-type]
+
+
+def test_claim_jobs_orders_by_priority_then_run_at_then_id(configured: Store) -> None:
+    now = utcnow()
+    low = new_job(priority=0, run_at=now - timedelta(seconds=30))
+    high_late = new_job(priority=5, run_at=now - timedelta(seconds=1))
+    high_early = new_job(priority=5, run_at=now - timedelta(seconds=10))
+    tie_a = new_job(priority=1, run_at=now - timedelta(seconds=5))
+    tie_b = new_job(priority=1, run_at=now - timedelta(seconds=5))
+    configured.enqueue([low, high_late, high_early, tie_a, tie_b])
+
+    claimed = configured.claim_jobs("w", 10, 30)
+
+    expected = [high_early.id, high_late.id, *sorted([tie_a.id, tie_b.id]), low.id]
+    assert [job.id for job in claimed] == expected
+    assert all(job.status is JobStatus.RUNNING and job.attempts == 1 for job in claimed)
+    assert all(job.worker_id == "w" and job.locked_until for job in claimed)
+
+
+def test_claim_jobs_takes_only_ready_jobs(configured: Store) -> None:
+    now = utcnow()
+    future = new_job(run_at=now + timedelta(hours=1))
+    other_queue = new_job(queue="mail")
+    other_name = new_job(name="Unknown")
+    parent = new_job()
+    child = new_job(depends_on=(parent.id,))
+    configured.enqueue([future, other_queue, other_name, parent, child])
+
+    claimed = configured.claim_jobs("w", 10, 30, queues=["default"], job_names=["StoreJob"])
+    assert [job.id for job in claimed] == [parent.id]
+
+    assert configured.claim_jobs("w", 10, 30, queues=["default"], job_names=["StoreJob"]) == []
+    lock = Lock.of(claimed[0])
+    assert configured.finish_attempt(lock, claimed[0].started_at, Outcome(JobStatus.COMPLETED))
+    unblocked = configured.claim_jobs("w", 10, 30, job_names=["StoreJob"])
+    assert [j.id for j in unblocked] == [other_queue.id, child.id]
+    later = configured.claim_jobs("w", 10, 30, now=now + timedelta(hours=2), queues=["default"])
+    assert {job.id for job in later} == {future.id, other_name.id}
+
+
+def test_concurrent_claimers_take_each_job_once(configured: Store) -> None:
+    configured.enqueue([new_job() for _ in range(200)])
+    taken: list[str] = []
+    mutex = threading.Lock()
+
+    def claimer(index: int) -> None:
+        while True:
+            batch = configured.claim_jobs(f"w{index}", 7, 30)
+            if not batch:
+                return
+            with mutex:
+                taken.extend(job.id for job in batch)
+
+    threads = [threading.Thread(target=claimer, args=(i,)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert len(taken) == 200
+    assert len(set(taken)) == 200
+
+
+def test_writes_are_fenced_by_worker_and_attempt(configured: Store) -> None:
+    configured.enqueue([new_job()])
+    [record] = configured.claim_jobs("w1", 1, 30)
+    lock = Lock.of(record)
+    stale = Lock(record.id, "w1", record.attempts - 1)
+    stranger = Lock(record.id, "w2", record.attempts)
+    update = [ProgressUpdate(40, "half", utcnow())]
+
+    for wrong in (stale, stranger):
+        assert not configured.record_progress(wrong, update)
+        assert not configured.finish_attempt(wrong, None, Outcome(JobStatus.COMPLETED, result=1))
+    assert configured.get_job(record.id).status is JobStatus.RUNNING
+
+    assert configured.record_progress(lock, update)
+    assert configured.finish_attempt(
+        lock, record.started_at, Outcome(JobStatus.COMPLETED, result=2)
+    )
+    done = configured.get_job(record.id)
+    assert (done.status, done.result, done.progress) == (JobStatus.COMPLETED, 2, 100)
+    assert not configured.finish_attempt(lock, None, Outcome(JobStatus.FAILED, error="late"))
+    assert configured.get_job(record.id).result == 2
+
+
+def test_heartbeat_extends_only_own_locks_and_reports_cancels(configured: Store) -> None:
+    configured.enqueue([new_job(), new_job()])
+    mine, theirs = configured.claim_jobs("w1", 1, 1), configured.claim_jobs("w2", 1, 1)
+    before = mine[0].locked_until
+    assert before is not None
+
+    answer = configured.heartbeat("w1", [mine[0].id, theirs[0].id], 60)
+
+    assert answer == {mine[0].id: False}
+    extended = configured.get_job(mine[0].id).locked_until
+    assert extended is not None and extended > before + timedelta(seconds=30)
+
+
+def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: Store) -> None:
+    retryable, exhausted, alive = new_job(), new_job(max_attempts=1), new_job()
+    configured.enqueue([retryable, exhausted, alive])
+    configured.claim_jobs("dead", 2, 1)
+    configured.claim_jobs("live", 1, 600)
+    later = utcnow() + timedelta(seconds=5)
+
+    rescued = configured.rescue_expired(now=later)
+
+    assert set(rescued) == {retryable.id, exhausted.id}
+    assert configured.get_job(retryable.id).status is JobStatus.PENDING
+    failed = configured.get_job(exhausted.id)
+    assert failed.status is JobStatus.FAILED
+    assert "lock expired" in (failed.error or "")
+    assert configured.get_job(alive.id).status is JobStatus.RUNNING
+    kinds = [e.kind for e in configured.stored_events(exhausted.id)]
+    assert kinds == ["started", "lock_expired", "failed"]
+    assert configured.rescue_expired(now=later) == []
+
+
+def test_release_gives_the_attempt_back(configured: Store) -> None:
+    configured.enqueue([new_job()])
+    [record] = configured.claim_jobs("w", 1, 30)
+    assert configured.release(Lock.of(record))
+    released = configured.get_job(record.id)
+    assert (released.status, released.attempts, released.worker_id) == (JobStatus.PENDING, 0, None)
+
+
+def test_observed_transitions_are_all_allowed(configured: Store) -> None:
+    seen: set[tuple[JobStatus, JobStatus]] = set()
+
+    def move(job_id: str, action: object) -> None:
+        before = configured.get_job(job_id).status
+        action()  # type: ignore[operator]
+        after = configured.get_job(job_id).status
+        if before != after:
+            seen.add((before, after))
+
+    a, b, c, d = new_job(), new_job(max_attempts=1), new_job(), new_job()
+    configured.enqueue([a, b, c, d])
+    move(d.id, lambda: configured.cancel_job(d.id, "test"))
+    move(d.id, lambda: configured.retry_job(d.id, 1, "test"))
+    records = {r.id: r for r in configured.claim_jobs("w", 4, 30)}
+    finish = configured.finish_attempt
+    move(a.id, lambda: finish(Lock.of(records[a.id]), None, Outcome(JobStatus.COMPLETED)))
+    move(b.id, lambda: finish(Lock.of(records[b.id]), None, Outcome(JobStatus.FAILED, error="x")))
+    move(b.id, lambda: configured.retry_job(b.id, 1, "test"))
+    move(c.id, lambda: finish(Lock.of(records[c.id]), None, Outcome(JobStatus.CANCELLED)))
+
+    assert seen <= set(TRANSITIONS)
+    assert len(seen) >= 6
+
+
+def test_prune_deletes_only_old_finished_jobs(configured: Store) -> None:
+    old, fresh, pending = new_job(), new_job(), new_job()
+    configured.enqueue([old, fresh, pending])
+    records = {r.id: r for r in configured.claim_jobs("w", 2, 30)}
+    for job_id in (old.id, fresh.id):
+        configured.finish_attempt(Lock.of(records[job_id]), None, Outcome(JobStatus.COMPLETED))
+
+    cutoff = utcnow() + timedelta(seconds=1)
+    pruned = configured.prune_jobs(older_than=cutoff, statuses=[JobStatus.COMPLETED])
+
+    assert pruned == 2
+    assert [j.id for j in configured.list_jobs()] == [pending.id]
+
+
+@pytest.mark.parametrize("status", [JobStatus.RUNNING])
+def test_unique_key_spans_running_jobs(configured: Store, status: JobStatus) -> None:
+    first = new_job(unique_key="k")
+    [first_id] = configured.enqueue([first])
+    configured.claim_jobs("w", 1, 30)
+    assert configured.get_job(first_id).status is status
+    assert configured.enqueue([new_job(unique_key="k")]) == [first_id]
