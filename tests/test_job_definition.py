@@ -74,7 +74,7 @@ def test_unknown_job_lists_the_registered_names() -> None:
             return 0
 
     try:
-        with pytest.raises(UnknownJob, match="unknown job 'NoSuchJob'; registered jobs: .*Defini"):
+        with pytest.raises(UnknownJob, match=r"unknown job 'NoSuchJob'; registered jobs: .*Defini"):
             registry.lookup("NoSuchJob")
     finally:
         registry.unregister("DefinitionKnownJob")
