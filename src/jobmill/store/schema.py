@@ -100,6 +100,15 @@ jobs = Table(
         sqlite_where=text("status = 'pending'"),
         postgresql_where=text("status = 'pending'"),
     ),
+    # Workers serving every queue, or several, claim in this order.
+    Index(
+        "ix_jobs_claim_order",
+        text("priority DESC"),
+        "run_at",
+        "id",
+        sqlite_where=text("status = 'pending'"),
+        postgresql_where=text("status = 'pending'"),
+    ),
     Index(
         "ix_jobs_running_lock",
         "locked_until",
@@ -171,6 +180,8 @@ cron_jobs = Table(
     Column("missed_ticks", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
+    # Who made the last change: "cli:user@host", "code", "scheduler:host:pid"...
+    Column("updated_by", String(255)),
 )
 
 workers = Table(
