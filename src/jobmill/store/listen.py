@@ -106,6 +106,8 @@ class PostgresListener:
                 if not failures:
                     outage_started = time.monotonic()
                     logger.warning("LISTEN connection failed (%s); retrying with backoff", exc)
+                else:
+                    logger.debug("LISTEN reconnection attempt %d failed: %s", failures, exc)
                 failures += 1
                 self._stopping.wait(self._backoff(failures))
         self.connected.clear()
