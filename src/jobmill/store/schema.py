@@ -180,8 +180,6 @@ cron_jobs = Table(
     Column("missed_ticks", Integer, nullable=False, server_default="0"),
     Column("created_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
-    # Who made the last change: "cli:user@host", "code", "scheduler:host:pid"...
-    Column("updated_by", String(255)),
 )
 
 workers = Table(
