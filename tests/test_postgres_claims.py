@@ -1,0 +1,124 @@
+"""The PostgreSQL claim plan: SKIP LOCKED in a MATERIALIZED CTE whose LIMIT bounds
+the rows scanned, locked and updated, read from the partial claim indexes even
+with a large history of finished jobs."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, event, text
+
+from conftest import PG_URL, require_postgres
+from jobmill.store import Store
+
+LIMIT = 10
+PENDING = 3_000
+FINISHED = 30_000
+
+
+@pytest.fixture(scope="module")
+def pg_module_url() -> Iterator[str]:
+    """One schema for the module, so the backlog is built once."""
+    require_postgres()
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    try:
+        yield f"{PG_URL}?options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="module")
+def backlog_store(pg_module_url: str) -> Iterator[Store]:
+    """A schema with PENDING ready jobs on two queues beside FINISHED completed ones."""
+    store = Store.from_url(pg_module_url, pool_size=2)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO jobs (id, job_name, queue, status, priority, params, attempts,"
+                " max_attempts, run_at, enqueued_at, updated_at, completed_at)"
+                " SELECT lpad(g::text, 36, '0'), 'PgPlanJob', CASE g % 2 WHEN 0 THEN 'even'"
+                " ELSE 'odd' END, CASE WHEN g <= :finished THEN 'completed' ELSE 'pending' END,"
+                " g % 3, '{}', 0, 3, now() - interval '1 hour', now(), now(), now()"
+                " FROM generate_series(1, :total) AS g"
+            ),
+            {"finished": FINISHED, "total": FINISHED + PENDING},
+        )
+        conn.execute(text("ANALYZE jobs"))
+    yield store
+    store.dispose()
+
+
+def claim_plan(store: Store, queues: Sequence[str] | None) -> dict[str, Any]:
+    """EXPLAIN ANALYZE of the exact statement ``claim_jobs`` sends (rolled back)."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        sent.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        claimed = store.claim_jobs("pg-plan-worker", LIMIT, 30, queues=queues)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(claimed) == LIMIT
+    [(statement, params)] = [(s, p) for s, p in sent if "FOR UPDATE" in s]
+    with store.engine.connect() as conn, conn.begin() as transaction:
+        plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+        result: dict[str, Any] = plan.scalar_one()[0]["Plan"]
+        transaction.rollback()
+    return result
+
+
+def nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from nodes(child)
+
+
+def candidate_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
+    """The scans of ``jobs`` that find claim candidates (inside the CTE)."""
+    [cte] = [n for n in nodes(plan) if n.get("Subplan Name") == "CTE claimable"]
+    return [
+        n for n in nodes(cte) if n.get("Relation Name") == "jobs" and n.get("Alias") != "parent"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("queues", "index"),
+    [(["even"], "ix_jobs_claim"), (None, "ix_jobs_claim_order")],
+    ids=["one-queue", "all-queues"],
+)
+def test_claim_jobs_plan_is_bounded_by_the_limit(
+    backlog_store: Store, queues: list[str] | None, index: str
+) -> None:
+    plan = claim_plan(backlog_store, queues)
+    assert plan["Node Type"] == "ModifyTable"
+    assert plan["Actual Rows"] == LIMIT
+    [lock] = [n for n in nodes(plan) if n["Node Type"] == "LockRows"]
+    assert lock["Actual Rows"] <= LIMIT
+    [scan] = candidate_scans(plan)
+    assert scan["Node Type"] == "Index Scan"
+    assert scan["Index Name"] == index
+    # Read in claim order and stopped at the limit: neither the backlog nor
+    # the finished history is scanned or sorted.
+    assert scan["Actual Rows"] <= LIMIT
+    assert not [n for n in nodes(plan) if n["Node Type"] == "Sort"]
+
+
+def test_claim_jobs_plan_for_several_queues_locks_only_the_limit(backlog_store: Store) -> None:
+    plan = claim_plan(backlog_store, ["even", "odd"])
+    assert plan["Actual Rows"] == LIMIT
+    [lock] = [n for n in nodes(plan) if n["Node Type"] == "LockRows"]
+    assert lock["Actual Rows"] <= LIMIT
+    assert {scan.get("Index Name") for scan in candidate_scans(plan)} <= {
+        "ix_jobs_claim",
+        "ix_jobs_claim_order",
+    }
