@@ -13,7 +13,7 @@ help: ## Show the targets
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[postgres,examples,dev]"
+	$(BIN)/pip install --quiet -e ".[postgres,libsql,examples,dev]"
 	touch $(STAMP)
 
 venv: $(STAMP)
