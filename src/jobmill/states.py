@@ -35,6 +35,7 @@ TRANSITIONS: dict[tuple[JobStatus, JobStatus], str] = {
     (JobStatus.RUNNING, JobStatus.PENDING): "retry later / rescue / release",
     (JobStatus.RUNNING, JobStatus.FAILED): "fail",
     (JobStatus.RUNNING, JobStatus.CANCELLED): "cancel running",
+    (JobStatus.FAILED, JobStatus.CANCELLED): "discard",
     (JobStatus.FAILED, JobStatus.PENDING): "manual retry",
     (JobStatus.CANCELLED, JobStatus.PENDING): "manual retry",
 }

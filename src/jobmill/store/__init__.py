@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from jobmill.store.admin import AdminOps
 from jobmill.store.claims import ClaimOps, Lock, Outcome, ProgressUpdate
+from jobmill.store.dashboard import DashboardOps
 from jobmill.store.engine import ensure_schema, make_engine
 from jobmill.store.enqueue import EnqueueOps, NewJob
 from jobmill.store.queries import JobFilter, QueryOps
 from jobmill.store.workers import WorkerInfo, WorkerOps
 
 
-class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps):
+class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps, DashboardOps):
     """Every storage operation jobmill performs."""
 
     @classmethod

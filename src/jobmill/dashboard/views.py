@@ -1,0 +1,154 @@
+"""The dashboard's pages and the partials htmx swaps in. Each view reads through
+the library's store and renders a template; none issues SQL of its own."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
+
+from jobmill.clock import utcnow
+from jobmill.dashboard.present import PAGE_SIZE, Page, parse_page
+from jobmill.dashboard.templating import render
+from jobmill.history import merge_history
+from jobmill.records import JobMetadata
+from jobmill.runtime import get_settings, get_store
+from jobmill.states import JobStatus
+from jobmill.store import JobFilter
+
+LIVE_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
+STATUS_NAMES = ", ".join(status.value for status in JobStatus)
+
+
+def healthz(request: Request) -> Response:
+    """200 when the database answers (for load balancers and probes)."""
+    get_store().ping()
+    return PlainTextResponse("ok")
+
+
+def jobs_page(request: Request) -> Response:
+    """Every job, newest first, filtered by status, name, queue or id prefix."""
+    filter_, form = _job_filter(request.query_params)
+    page_number = parse_page(request.query_params.get("page"))
+    rows = get_store().list_jobs(filter_, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+    context = {**_paged(rows, page_number), "form": form, "statuses": list(JobStatus)}
+    if _wants_partial(request, "job-results"):
+        return render(request, "partials/job_results.html", context)
+    return render(request, "jobs.html", context)
+
+
+def job_page(request: Request) -> Response:
+    """One job: params, result, error, progress and its history, lock, dependencies."""
+    key: str = request.path_params["job_id"]
+    store = get_store()
+    record = store.get_job(key)
+    if record.id != key:
+        return RedirectResponse(f"{_base(request)}/jobs/{record.id}", status_code=303)
+    events = merge_history(record, store.stored_events(record.id))
+    context = {
+        "job": record,
+        "events": events,
+        "progress_events": [event for event in events if event.kind == "progress"],
+        "dependencies": store.jobs_by_ids(store.dependency_ids(record.id)),
+        "dependents": store.jobs_by_ids(store.dependent_ids(record.id)),
+        "live": record.status in LIVE_STATES,
+    }
+    return render(request, "job.html", context)
+
+
+def job_live(request: Request) -> Response:
+    """The live part of a job's page: status, progress bar, lock. Polled while
+    the job is pending or running; once its status changes the page reloads to
+    show the result, error and new events."""
+    record = get_store().get_job(request.path_params["job_id"])
+    context = {"job": record, "live": record.status in LIVE_STATES}
+    response = render(request, "partials/job_live.html", context)
+    if request.query_params.get("status", record.status) != record.status:
+        response.headers["HX-Refresh"] = "true"
+    return response
+
+
+def job_progress_cell(request: Request) -> Response:
+    """A listing's progress cell, polled while the job is running."""
+    record = get_store().get_job(request.path_params["job_id"])
+    return render(request, "partials/progress_cell.html", {"job": record})
+
+
+def failed_page(request: Request) -> Response:
+    """The dead-letter set: failed jobs, with retry, discard and bulk retry."""
+    job_name = request.query_params.get("name", "").strip()
+    page_number = parse_page(request.query_params.get("page"))
+    rows = get_store().list_jobs(
+        JobFilter(status=JobStatus.FAILED, job_name=job_name or None),
+        limit=PAGE_SIZE + 1,
+        offset=(page_number - 1) * PAGE_SIZE,
+    )
+    context = {**_paged(rows, page_number), "form": {"name": job_name}}
+    return render(request, "failed.html", context)
+
+
+def scheduled_page(request: Request) -> Response:
+    """Pending jobs waiting for their ``run_at``, soonest first."""
+    page_number = parse_page(request.query_params.get("page"))
+    rows = get_store().list_scheduled_jobs(
+        limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE, now=utcnow()
+    )
+    return render(request, "scheduled.html", {**_paged(rows, page_number), "form": {}})
+
+
+def workers_page(request: Request) -> Response:
+    """Workers with their last heartbeat, and the jobs each is running."""
+    store = get_store()
+    workers = store.list_workers()
+    running = store.list_jobs(JobFilter(status=JobStatus.RUNNING), limit=500)
+    by_worker: dict[str, list[JobMetadata]] = {}
+    for record in running:
+        by_worker.setdefault(record.worker_id or "", []).append(record)
+    context = {
+        "workers": workers,
+        "running": by_worker,
+        "stale_after": get_settings().lock_timeout,
+    }
+    return render(request, "workers.html", context)
+
+
+def _job_filter(query: Mapping[str, str]) -> tuple[JobFilter, dict[str, str]]:
+    """The Jobs page's filter from its query string; a bad status is a 400."""
+    form = {key: query.get(key, "").strip() for key in ("status", "name", "queue", "q")}
+    status = None
+    if form["status"]:
+        try:
+            status = JobStatus(form["status"])
+        except ValueError:
+            raise HTTPException(
+                400, f"status: {form['status']!r} is not a job status; expected {STATUS_NAMES}"
+            ) from None
+    filter_ = JobFilter(
+        status=status,
+        job_name=form["name"] or None,
+        queue=form["queue"] or None,
+        id_prefix=form["q"] or None,
+    )
+    return filter_, form
+
+
+def _paged(rows: list[JobMetadata], number: int) -> dict[str, Any]:
+    return {"jobs": rows[:PAGE_SIZE], "page": Page(number, has_next=len(rows) > PAGE_SIZE)}
+
+
+def _wants_partial(request: Request, target: str) -> bool:
+    """True for an htmx request that swaps only ``target`` (not a history restore)."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-target") == target
+        and "hx-history-restore-request" not in headers
+    )
+
+
+def _base(request: Request) -> str:
+    root: str = request.scope.get("root_path", "")
+    return root.rstrip("/")
