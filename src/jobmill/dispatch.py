@@ -19,6 +19,7 @@ from jobmill.clock import as_seconds, as_utc, utcnow
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
 from jobmill.keeper import LockKeeper, caller_worker_id
+from jobmill.progress import Listener
 from jobmill.records import JobMetadata, JobResult
 from jobmill.runner import Runner, Settled
 from jobmill.runtime import get_settings, get_store
@@ -52,6 +53,7 @@ class Options:
     unique_key: str | None = None
     depends_on: tuple[str, ...] = ()
     connection: Any = None
+    listeners: tuple[Listener, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -102,6 +104,18 @@ class Dispatch(Generic[P, R]):
                 raise TypeError("depends_on must be a list of job ids, not a string")
             changes["depends_on"] = self.options.depends_on + tuple(depends_on)
         return Dispatch(self.job_class, replace(self.options, **changes))
+
+    def on_progress(self, *listeners: Listener) -> Dispatch[P, R]:
+        """Also call ``listeners`` with each progress update of the jobs run here.
+
+        Applies to ``now``, ``batch`` and ``execute_from_database`` (a worker
+        runs what ``later`` stores). Listeners are called in the job's thread
+        (its event loop for async jobs), so they must be quick::
+
+            J.set().on_progress(lambda u: print(u.percent, u.message)).now(params)
+        """
+        merged = self.options.listeners + listeners
+        return Dispatch(self.job_class, replace(self.options, listeners=merged))
 
     # Building rows (no I/O) ---------------------------------------------
 
@@ -186,11 +200,15 @@ class Dispatch(Generic[P, R]):
 
     def _run_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
         store, record = self._start_now(new_job)
-        return _run_held(self.job_class, store, record, allow_retry=False)
+        return _run_held(
+            self.job_class, store, record, allow_retry=False, listeners=self.options.listeners
+        )
 
     async def _arun_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
         store, record = await asyncio.to_thread(self._start_now, new_job)
-        return await _arun_held(self.job_class, store, record, allow_retry=False)
+        return await _arun_held(
+            self.job_class, store, record, allow_retry=False, listeners=self.options.listeners
+        )
 
     # batch --------------------------------------------------------------
 
@@ -253,12 +271,16 @@ class Dispatch(Generic[P, R]):
     def execute_from_database(self, job_id: str) -> JobResult[R]:
         """Claim that pending job like a worker would and run it here."""
         store, record = self._claim(job_id)
-        result, _ = _run_held(self.job_class, store, record, allow_retry=True)
+        result, _ = _run_held(
+            self.job_class, store, record, allow_retry=True, listeners=self.options.listeners
+        )
         return result
 
     async def aexecute_from_database(self, job_id: str) -> JobResult[R]:
         store, record = await asyncio.to_thread(self._claim, job_id)
-        result, _ = await _arun_held(self.job_class, store, record, allow_retry=True)
+        result, _ = await _arun_held(
+            self.job_class, store, record, allow_retry=True, listeners=self.options.listeners
+        )
         return result
 
     def _claim(self, job_id: str) -> tuple[Store, JobMetadata]:
@@ -344,13 +366,18 @@ def _as_running(new_job: NewJob, record: JobMetadata) -> NewJob:
 
 
 def _run_held(
-    job_class: type[Job[Any, R]], store: Store, record: JobMetadata, allow_retry: bool
+    job_class: type[Job[Any, R]],
+    store: Store,
+    record: JobMetadata,
+    allow_retry: bool,
+    listeners: Sequence[Listener] = (),
 ) -> tuple[JobResult[R], Settled]:
     keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
     keeper.hold(record.id, record.worker_id or "")
+    runner = Runner(store, get_settings().progress_interval)
     try:
-        settled = Runner(store, get_settings().progress_interval).run(
-            job_class, record, allow_retry=allow_retry
+        settled = runner.run(
+            job_class, record, runner.context(record, list(listeners)), allow_retry=allow_retry
         )
     finally:
         keeper.release(record.id)
@@ -358,13 +385,18 @@ def _run_held(
 
 
 async def _arun_held(
-    job_class: type[Job[Any, R]], store: Store, record: JobMetadata, allow_retry: bool
+    job_class: type[Job[Any, R]],
+    store: Store,
+    record: JobMetadata,
+    allow_retry: bool,
+    listeners: Sequence[Listener] = (),
 ) -> tuple[JobResult[R], Settled]:
     keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
     keeper.hold(record.id, record.worker_id or "")
+    runner = Runner(store, get_settings().progress_interval)
     try:
-        settled = await Runner(store, get_settings().progress_interval).arun(
-            job_class, record, allow_retry=allow_retry
+        settled = await runner.arun(
+            job_class, record, runner.context(record, list(listeners)), allow_retry=allow_retry
         )
     finally:
         keeper.release(record.id)

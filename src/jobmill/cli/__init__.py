@@ -1,19 +1,34 @@
-"""The ``jobmill`` command line: a thin view over the library (no SQL here)."""
+"""The ``jobmill`` command line: a thin view over the library (no SQL here).
+
+``main`` is the console script (``jobmill``, also ``python -m jobmill``).
+"""
 
 from __future__ import annotations
 
 import importlib
 
+import typer
+
 from jobmill.cli.app import app
 
-# Each module registers its commands on ``app`` when imported.
-COMMAND_MODULES = ("jobmill.cli.db",)
+# Each module registers its commands on ``app`` when imported; add yours here.
+COMMAND_MODULES = (
+    "jobmill.cli.help",
+    "jobmill.cli.jobs",
+    "jobmill.cli.inspect",
+    "jobmill.cli.db",
+)
+
+
+def load_commands() -> typer.Typer:
+    """The application with every command module's commands registered."""
+    for module in COMMAND_MODULES:
+        importlib.import_module(module)
+    return app
 
 
 def main() -> None:
-    for module in COMMAND_MODULES:
-        importlib.import_module(module)
-    app()
+    load_commands()(prog_name="jobmill")
 
 
-__all__ = ["app", "main"]
+__all__ = ["COMMAND_MODULES", "app", "load_commands", "main"]

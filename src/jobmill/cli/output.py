@@ -1,13 +1,23 @@
-"""Terminal output: Rich when stdout is a TTY and NO_COLOR is unset, plain otherwise."""
+"""Terminal output: colours on a terminal, plain text otherwise.
+
+Colour is used when the stream is a TTY, unless ``NO_COLOR`` is set;
+``FORCE_COLOR`` turns it on for a pipe. Plain output has no colours, no box
+drawing and no live display, so it reads well in logs and pipes.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
+from rich import box
 from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
 
 STATUS_STYLES = {
     "completed": "green",
@@ -16,29 +26,96 @@ STATUS_STYLES = {
     "pending": "grey50",
     "cancelled": "magenta",
 }
+PLAIN_WIDTH = 200
+TRAILING_SPACES = re.compile(r"[ \t]+(?=\n)")
 
 
-def use_color() -> bool:
-    return sys.stdout.isatty() and "NO_COLOR" not in os.environ
+def use_color(stderr: bool = False) -> bool:
+    """Whether output to stdout (or stderr) gets colours and live displays."""
+    if "NO_COLOR" in os.environ:
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = sys.stderr if stderr else sys.stdout
+    return stream.isatty()
+
+
+class _PlainStream:
+    """A stream without the trailing spaces Rich pads table cells with."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(TRAILING_SPACES.sub("", text))
+
+    def flush(self) -> None:
+        self.stream.flush()
+
+    def isatty(self) -> bool:
+        return False
 
 
 def make_console(stderr: bool = False) -> Console:
-    color = use_color()
+    color = use_color(stderr)
+    stream = sys.stderr if stderr else sys.stdout
     return Console(
-        stderr=stderr,
+        file=stream if color else _PlainStream(stream),  # type: ignore[arg-type]
         no_color=not color,
+        force_terminal=color,
         color_system="auto" if color else None,
         highlight=False,
         soft_wrap=not color,
-        width=None if color else 200,
+        width=None if color else PLAIN_WIDTH,
     )
+
+
+def make_table(console: Console, *columns: str) -> Table:
+    """A table with box lines on a terminal, plain aligned columns otherwise."""
+    table = Table(
+        *columns,
+        box=box.SIMPLE_HEAD if console.is_terminal else None,
+        header_style="bold" if console.is_terminal else "",
+        pad_edge=False,
+        show_edge=False,
+    )
+    return table
 
 
 def print_json(value: Any) -> None:
     """Plain JSON on stdout (for ``--json``), never coloured."""
     sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    sys.stdout.flush()
 
 
 def styled_status(status: str) -> str:
     style = STATUS_STYLES.get(status)
-    return f"[{style}]{status}[/{style}]" if style else status
+    return f"[{style}]{status}[/{style}]" if style else escape(status)
+
+
+def format_time(moment: datetime | None) -> str:
+    """``2026-11-28 10:23:05`` in UTC, or ``-``."""
+    if moment is None:
+        return "-"
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_seconds(seconds: float | None) -> str:
+    """A duration a person reads at a glance: ``850 ms``, ``12.4 s``, ``3m 05s``, ``2h 10m``."""
+    if seconds is None:
+        return "-"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs:02d}s"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 48:
+        return f"{hours}h {minutes:02d}m"
+    return f"{hours // 24}d {hours % 24:02d}h"
+
+
+def format_percent(percent: float) -> str:
+    return f"{percent:.0f}%"

@@ -1,7 +1,12 @@
-"""The ``--param key=value`` grammar shared by ``run``, job aliases and ``cron add``.
+"""The ``--param key=value`` grammar shared by ``run``, job commands and ``cron add``.
 
-``a.b=value`` nests; ints, floats, ``true``/``false``, ``null`` and JSON
-``[...]``/``{...}`` are parsed; anything else is a string.
+- ``key=value``; ``a.b.c=value`` nests (``{"a": {"b": {"c": value}}}``).
+- Values: integers, floats, ``true``/``false``, ``null`` and JSON ``[...]`` /
+  ``{...}`` are parsed; ``"..."`` or ``'...'`` is always a string (so
+  ``--param 'code="007"'`` stays text); anything else is the string as given,
+  spaces included (``--param theme="AI projects"`` after the shell's quoting).
+- A key given twice, a key that is both a value and an object, a missing
+  ``=`` or broken JSON raise ``ParamError`` naming the ``--param``.
 """
 
 from __future__ import annotations
@@ -12,8 +17,9 @@ from collections.abc import Iterable
 from typing import Any
 
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
-INTEGER = re.compile(r"^[+-]?\d+$")
-FLOAT = re.compile(r"^[+-]?(\d+\.\d*|\.\d+|\d+)([eE][+-]?\d+)?$")
+# JSON's number grammar (no leading zeros, so "007" stays a string), plus a "+".
+INTEGER = re.compile(r"^[+-]?(0|[1-9]\d*)$")
+FLOAT = re.compile(r"^[+-]?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?$")
 
 
 class ParamError(ValueError):
@@ -22,21 +28,33 @@ class ParamError(ValueError):
 
 def parse_value(text: str) -> Any:
     """A typed value from the text after ``=``."""
-    lowered = text.strip()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    if lowered == "null":
+    value = text.strip()
+    if value in ("true", "false"):
+        return value == "true"
+    if value == "null":
         return None
-    if INTEGER.match(lowered):
-        return int(lowered)
-    if FLOAT.match(lowered):
-        return float(lowered)
-    if lowered[:1] in "[{":
+    if INTEGER.match(value):
+        return int(value)
+    if FLOAT.match(value):
+        return float(value)
+    if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
+        return _quoted(value)
+    if value[:1] in "[{":
         try:
-            return json.loads(lowered)
+            return json.loads(value)
         except json.JSONDecodeError as exc:
             raise ParamError(f"invalid JSON {text!r}: {exc.msg} at column {exc.colno}") from None
     return text
+
+
+def _quoted(value: str) -> str:
+    if value[0] == "'":
+        return value[1:-1]
+    try:
+        decoded = json.loads(value)  # handles \" and \n inside double quotes
+    except json.JSONDecodeError:
+        return value[1:-1]
+    return str(decoded)
 
 
 def parse_params(items: Iterable[str]) -> dict[str, Any]:
@@ -49,16 +67,25 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
             raise ParamError(f"--param {item!r}: expected key=value")
         if not KEY.match(key):
             raise ParamError(f"--param {item!r}: invalid key {key!r} (use name or a.b.c)")
-        _assign(params, key.split("."), parse_value(raw), item)
+        try:
+            value = parse_value(raw)
+        except ParamError as exc:
+            raise ParamError(f"--param {item!r}: {exc}") from None
+        _assign(params, key.split("."), value, item)
     return params
 
 
 def _assign(target: dict[str, Any], path: list[str], value: Any, item: str) -> None:
-    for part in path[:-1]:
+    for depth, part in enumerate(path[:-1], start=1):
         child = target.setdefault(part, {})
         if not isinstance(child, dict):
-            raise ParamError(f"--param {item!r}: {part!r} is already set to a value, not an object")
+            prefix = ".".join(path[:depth])
+            raise ParamError(f"--param {item!r}: {prefix!r} is already set to a value")
         target = child
-    if isinstance(target.get(path[-1]), dict) and not isinstance(value, dict):
-        raise ParamError(f"--param {item!r}: {path[-1]!r} already holds nested keys")
-    target[path[-1]] = value
+    last = path[-1]
+    if last in target:
+        problem = (
+            "already holds nested keys" if isinstance(target[last], dict) else "is given twice"
+        )
+        raise ParamError(f"--param {item!r}: {'.'.join(path)!r} {problem}")
+    target[last] = value

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Select, Update, event, text, update
+from sqlalchemy import ColumnElement, Connection, Engine, Select, Update, event, func, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.sql.dml import Insert
@@ -63,6 +63,10 @@ class Dialect:
     def notify(self, connection: Connection, queues: set[str]) -> None:
         """Wake listening workers once the transaction commits."""
 
+    def seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
+        """``end - start`` in seconds, for two timestamp columns."""
+        return func.extract("epoch", end - start)
+
 
 class SQLiteDialect(Dialect):
     name = "sqlite"
@@ -100,6 +104,10 @@ class SQLiteDialect(Dialect):
             # not), so writers take it up front. Reads stay deferred.
             read_only = connection.get_execution_options().get(READ_ONLY, False)
             connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    def seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
+        # SQLite stores timestamps as text and has no interval type.
+        return (func.julianday(end) - func.julianday(start)) * 86400.0
 
 
 class PostgresDialect(Dialect):

@@ -1,0 +1,202 @@
+"""Commands on jobs: ``list``, ``status``, ``run``, ``retry``, ``cancel``, ``prune``.
+
+Each is a thin view over the library: ``jobmill.get``/``history``/``retry``/
+``cancel`` and the store's listing and pruning. Operator actions carry their
+source (``cli:user@host``) into the job's history.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+import jobmill
+from jobmill import registry
+from jobmill.api import operator_source
+from jobmill.cli.app import app
+from jobmill.cli.durations import parse_duration
+from jobmill.cli.errors import FAILURE, USAGE, CommandError
+from jobmill.cli.imports import ImportOption, load_job_modules
+from jobmill.cli.output import format_time, make_console, print_json
+from jobmill.cli.running import (
+    DelayOption,
+    JsonOption,
+    LaterOption,
+    ParamOption,
+    PriorityOption,
+    QueueOption,
+    RunRequest,
+    run_job,
+)
+from jobmill.cli.views import job_json, print_job, print_jobs_table
+from jobmill.clock import utcnow
+from jobmill.errors import JobStateError, UnknownJob
+from jobmill.job import Job
+from jobmill.runtime import get_store
+from jobmill.states import FINAL_STATES, JobStatus
+from jobmill.store import JobFilter
+
+JOBS_PANEL = "Jobs"
+ListJsonOption = Annotated[
+    bool, typer.Option("--json", help="JSON array of job records (JobMetadata fields).")
+]
+
+
+@app.command("list", rich_help_panel=JOBS_PANEL)
+def list_jobs(
+    status: Annotated[
+        JobStatus | None, typer.Option("--status", "-s", help="Only jobs in this status.")
+    ] = None,
+    name: Annotated[str | None, typer.Option("--name", "-n", help="Only this job name.")] = None,
+    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Only this queue.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="At most this many.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the newest N.")] = 0,
+    as_json: ListJsonOption = False,
+) -> None:
+    """List jobs, newest first."""
+    filter_ = JobFilter(status=status, job_name=name, queue=queue)
+    records = get_store().list_jobs(filter_, limit=limit, offset=offset)
+    if as_json:
+        print_json([record.model_dump(mode="json") for record in records])
+        return
+    console = make_console()
+    if not records:
+        console.print("No jobs" + (" match these filters." if status or name or queue else "."))
+        return
+    print_jobs_table(console, records)
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
+def status(
+    job_id: Annotated[str, typer.Argument(metavar="ID_PREFIX", help="A job id or its start.")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="The record and history as JSON.")
+    ] = False,
+) -> None:
+    """Show one job: params, result, error and traceback, progress, lock, events."""
+    record = jobmill.get(job_id)
+    events = jobmill.history(record.id)
+    depends_on = get_store().dependency_ids(record.id)
+    if as_json:
+        print_json(job_json(record, events, depends_on))
+    else:
+        print_job(make_console(), record, events, depends_on)
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
+def run(
+    job: Annotated[str, typer.Argument(metavar="JOB", help="Job name or cli_name.")],
+    param: ParamOption = None,
+    later: LaterOption = False,
+    queue: QueueOption = None,
+    priority: PriorityOption = None,
+    delay: DelayOption = None,
+    as_json: JsonOption = False,
+    modules: ImportOption = None,
+) -> None:
+    """Run a job here with a live progress bar, or queue it with --later."""
+    load_job_modules(modules)
+    run_job(find_job(job), RunRequest(param or [], later, queue, priority, delay, as_json))
+
+
+def find_job(name: str) -> type[Job[object, object]]:
+    """The job registered as ``name``, or whose ``cli_name`` is ``name``."""
+    try:
+        return registry.lookup(name)
+    except UnknownJob:
+        by_cli_name = registry.lookup_cli_name(name)
+        if by_cli_name is None:
+            raise
+        return by_cli_name
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
+def retry(
+    job_id: Annotated[
+        str | None, typer.Argument(metavar="[ID_PREFIX]", help="The job to retry.")
+    ] = None,
+    all_failed: Annotated[
+        bool, typer.Option("--all-failed", help="Retry every failed job (see --name).")
+    ] = False,
+    name: Annotated[
+        str | None, typer.Option("--name", "-n", help="With --all-failed: only this job name.")
+    ] = None,
+) -> None:
+    """Put a failed or cancelled job back to pending, with fresh attempts."""
+    if (job_id is None) == (not all_failed):
+        raise CommandError("give either a job ID or --all-failed", USAGE)
+    if name and not all_failed:
+        raise CommandError("--name goes with --all-failed", USAGE)
+    console, source = make_console(), operator_source("cli")
+    if job_id is not None:
+        record = jobmill.retry(job_id, source=source)
+        console.print(f"{record.job_name} {record.id} is pending again (retried by {source})")
+        return
+    _retry_all_failed(name, source)
+
+
+def _retry_all_failed(name: str | None, source: str) -> None:
+    console = make_console()
+    ids = get_store().failed_job_ids(name)
+    problems = []
+    for job_id in ids:
+        try:
+            jobmill.retry(job_id, source=source)
+        except JobStateError as exc:  # retried or discarded meanwhile
+            problems.append(str(exc))
+    which = f" {name}" if name else ""
+    console.print(f"Retried {len(ids) - len(problems)} failed{which} jobs (by {source})")
+    if problems:
+        raise CommandError(f"{len(problems)} could not be retried:", FAILURE, problems)
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
+def cancel(
+    job_id: Annotated[str, typer.Argument(metavar="ID_PREFIX", help="The job to cancel.")],
+) -> None:
+    """Cancel a pending job, or ask a running one to stop."""
+    source = operator_source("cli")
+    record = jobmill.cancel(job_id, source=source)
+    if record.status == JobStatus.CANCELLED:
+        message = "is cancelled"
+    else:
+        message = "is running: its worker was asked to stop it"
+    make_console().print(f"{record.job_name} {record.id} {message} (by {source})")
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
+def prune(
+    older_than: Annotated[
+        str,
+        typer.Option(
+            "--older-than", metavar="DURATION", help="Finished longer ago than e.g. 30d, 12h."
+        ),
+    ],
+    statuses: Annotated[
+        list[JobStatus] | None,
+        typer.Option(
+            "--status", "-s", help="Only this status (repeatable); default: all finished."
+        ),
+    ] = None,
+) -> None:
+    """Delete finished jobs (and their history) completed before a cut-off."""
+    try:
+        age = parse_duration(older_than)
+    except ValueError as exc:
+        raise CommandError(f"--older-than: {exc}", USAGE) from None
+    wanted = list(dict.fromkeys(statuses or sorted(FINAL_STATES)))
+    unfinished = [str(status) for status in wanted if status not in FINAL_STATES]
+    if unfinished:
+        raise CommandError(
+            f"--status {', '.join(unfinished)}: only finished jobs "
+            "(completed, failed, cancelled) can be pruned",
+            USAGE,
+        )
+    cutoff = utcnow() - age
+    deleted = get_store().prune_jobs(cutoff, wanted)
+    # Pruned jobs take their history with them: this line is the record of it.
+    make_console().print(
+        f"Pruned {deleted} jobs ({', '.join(wanted)}) finished before "
+        f"{format_time(cutoff)} UTC, by {operator_source('cli')}"
+    )

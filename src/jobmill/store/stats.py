@@ -1,0 +1,108 @@
+"""Counts and timings: jobs by queue and status, throughput, duration percentiles.
+
+Read-only and shared by ``jobmill stats`` and the dashboard's overview.
+Percentiles are computed in the database (window functions work on SQLite
+and PostgreSQL alike) over a time window, so the sort stays bounded however
+long the history grows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import case, func, select
+
+from jobmill.clock import utcnow
+from jobmill.states import FINAL_STATES, JobStatus
+from jobmill.store.base import StoreBase
+from jobmill.store.schema import jobs
+
+PERCENTILES = (0.5, 0.95, 0.99)
+
+
+@dataclass(frozen=True)
+class DurationStats:
+    """Run times (seconds, start to completion) of one job's completed runs."""
+
+    job_name: str
+    count: int
+    p50: float
+    p95: float
+    p99: float
+    max: float
+
+
+class StatsOps(StoreBase):
+    def count_jobs_by_queue_and_status(self) -> dict[tuple[str, JobStatus], int]:
+        """How many jobs each (queue, status) pair holds."""
+        stmt = select(jobs.c.queue, jobs.c.status, func.count()).group_by(
+            jobs.c.queue, jobs.c.status
+        )
+        with self.read() as conn:
+            return {
+                (queue, JobStatus(status)): count for queue, status, count in conn.execute(stmt)
+            }
+
+    def count_finished_since(self, since: datetime) -> dict[JobStatus, int]:
+        """Jobs that ended (completed, failed, cancelled) at or after ``since``, by status."""
+        stmt = (
+            select(jobs.c.status, func.count())
+            .where(jobs.c.status.in_(FINAL_STATES), jobs.c.completed_at >= since)
+            .group_by(jobs.c.status)
+        )
+        with self.read() as conn:
+            counts = {JobStatus(status): count for status, count in conn.execute(stmt)}
+        return {status: counts.get(status, 0) for status in sorted(FINAL_STATES)}
+
+    def job_duration_percentiles(self, since: datetime) -> list[DurationStats]:
+        """p50/p95/p99/max run time per job name, over jobs completed since ``since``.
+
+        Nearest-rank percentiles: the smallest duration whose rank is at
+        least ``p * count``.
+        """
+        seconds = self.dialect.seconds_between(jobs.c.started_at, jobs.c.completed_at)
+        ranked = (
+            select(
+                jobs.c.job_name,
+                seconds.label("seconds"),
+                func.row_number()
+                .over(partition_by=jobs.c.job_name, order_by=seconds)
+                .label("rank"),
+                func.count().over(partition_by=jobs.c.job_name).label("total"),
+            )
+            .where(
+                jobs.c.status == JobStatus.COMPLETED,
+                jobs.c.completed_at >= since,
+                jobs.c.started_at.is_not(None),
+            )
+            .subquery()
+        )
+        stmt = (
+            select(
+                ranked.c.job_name,
+                func.max(ranked.c.total),
+                *(
+                    func.min(case((ranked.c.rank >= p * ranked.c.total, ranked.c.seconds)))
+                    for p in PERCENTILES
+                ),
+                func.max(ranked.c.seconds),
+            )
+            .group_by(ranked.c.job_name)
+            .order_by(ranked.c.job_name)
+        )
+        with self.read() as conn:
+            rows = conn.execute(stmt).all()
+        return [
+            DurationStats(name, int(count), *(max(0.0, float(value)) for value in values))
+            for name, count, *values in rows
+        ]
+
+
+def is_live(heartbeat_at: datetime, stale_after: float, now: datetime | None = None) -> bool:
+    """Whether a worker that last heartbeated at ``heartbeat_at`` counts as alive.
+
+    A worker silent for longer than ``stale_after`` seconds (the lock timeout:
+    its jobs' locks have expired by then) is stale: dead, or cut off.
+    """
+    return (now or utcnow()) - heartbeat_at <= timedelta(seconds=stale_after)
