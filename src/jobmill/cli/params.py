@@ -39,7 +39,7 @@ def parse_value(text: str) -> Any:
         return float(value)
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return _quoted(value)
-    if value[:1] in "[{":
+    if value.startswith(("[", "{")):
         try:
             return json.loads(value)
         except json.JSONDecodeError as exc:
