@@ -23,7 +23,7 @@ PERCENTILES = (0.5, 0.95, 0.99)
 
 @dataclass(frozen=True)
 class DurationStats:
-    """Run times (seconds, start to completion) of one job's completed runs."""
+    """Run times of one job's completed runs: seconds from start to completion, to the ms."""
 
     job_name: str
     count: int
@@ -94,7 +94,7 @@ class StatsOps(StoreBase):
         with self.read() as conn:
             rows = conn.execute(stmt).all()
         return [
-            DurationStats(name, int(count), *(max(0.0, float(value)) for value in values))
+            DurationStats(name, int(count), *(round(max(0.0, float(v)), 3) for v in values))
             for name, count, *values in rows
         ]
 
