@@ -1,1 +1,46 @@
-"""Recurring jobs: cron expressions on the ``cron_jobs`` table, run by a scheduler."""
+"""Recurring jobs: cron expressions on the ``cron_jobs`` table, run by a scheduler.
+
+Declare a schedule in code with a job class option (``cron = "0 * * * *"``) or
+``jobmill.cron.schedule(name, JobClass, expression, params=..., timezone=...)``;
+manage stored entries with ``jobmill cron ...`` or the functions below. The
+scheduler (``jobmill.cron.scheduler.Scheduler``) runs in every worker and as
+``jobmill scheduler``.
+"""
+
+from __future__ import annotations
+
+from jobmill.cron.commands import (
+    add_cron_job,
+    disable_cron_job,
+    enable_cron_job,
+    get_cron_job,
+    list_cron_jobs,
+    next_runs,
+    remove_cron_job,
+    run_cron_job,
+)
+from jobmill.cron.declare import declared_definitions, schedule, unschedule
+from jobmill.cron.entries import CronDefinition
+from jobmill.cron.schedule import CronSchedule, DuePlan, MisfirePolicy, plan_due
+from jobmill.store.cron import CronJob, CronJobNotFound
+
+__all__ = [
+    "CronDefinition",
+    "CronJob",
+    "CronJobNotFound",
+    "CronSchedule",
+    "DuePlan",
+    "MisfirePolicy",
+    "add_cron_job",
+    "declared_definitions",
+    "disable_cron_job",
+    "enable_cron_job",
+    "get_cron_job",
+    "list_cron_jobs",
+    "next_runs",
+    "plan_due",
+    "remove_cron_job",
+    "run_cron_job",
+    "schedule",
+    "unschedule",
+]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from jobmill.store.admin import AdminOps
 from jobmill.store.claims import ClaimOps, Lock, Outcome, ProgressUpdate
+from jobmill.store.cron import CronOps
 from jobmill.store.dashboard import DashboardOps
 from jobmill.store.engine import ensure_schema, make_engine
 from jobmill.store.enqueue import EnqueueOps, NewJob
@@ -16,7 +17,7 @@ from jobmill.store.stats import StatsOps
 from jobmill.store.workers import WorkerInfo, WorkerOps
 
 
-class Store(EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps, DashboardOps, StatsOps):
+class Store(CronOps, EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps, DashboardOps, StatsOps):
     """Every storage operation jobmill performs."""
 
     @classmethod

@@ -1,0 +1,162 @@
+"""A cron entry checked against this process's job registry.
+
+``cron add``, schedules declared in code and the scheduler all go through
+``CronDefinition``: the job exists, the expression and time zone parse, the
+params validate. A stored row that fails the check is what the scheduler
+disables.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from jobmill import registry
+from jobmill.cron.schedule import BACKFILL_LIMIT_MAX, CronSchedule, MisfirePolicy
+from jobmill.dispatch import Dispatch, Options
+from jobmill.errors import CronError
+from jobmill.job import Job
+from jobmill.store import NewJob
+from jobmill.store.cron import CronJob, NewCronJob
+
+NAME_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True)
+class CronDefinition:
+    """What a cron entry runs and when; built only through ``check`` or ``of_entry``."""
+
+    name: str | None
+    job_class: type[Job[Any, Any]]
+    schedule: CronSchedule
+    params: Any
+    misfire: MisfirePolicy = MisfirePolicy.RUN_ONCE
+    backfill_limit: int = 100
+    queue: str | None = None
+    priority: int | None = None
+
+    @classmethod
+    def check(
+        cls,
+        *,
+        name: str | None,
+        job: str | type[Job[Any, Any]],
+        expression: str,
+        timezone: str = "UTC",
+        params: Any = None,
+        misfire: str | MisfirePolicy = MisfirePolicy.RUN_ONCE,
+        backfill_limit: int = 100,
+        queue: str | None = None,
+        priority: int | None = None,
+    ) -> CronDefinition:
+        """Validate every part; raises ``CronError``, ``UnknownJob`` or ``InvalidParams``.
+
+        Params are validated against the job's params type now and again at
+        every tick; they are stored as given (a model instance as its JSON).
+        """
+        job_class = _job_class(job)
+        definition = cls(
+            name=_check_name(name),
+            job_class=job_class,
+            schedule=CronSchedule.parse(expression, timezone),
+            params=_stored_params(job_class, params),
+            misfire=MisfirePolicy.parse(misfire),
+            backfill_limit=_check_backfill_limit(backfill_limit),
+            queue=_check_queue(queue),
+            priority=None if priority is None else int(priority),
+        )
+        definition.build_job(0, None)  # params must make a valid job
+        return definition
+
+    @classmethod
+    def of_entry(cls, entry: CronJob) -> CronDefinition:
+        """The definition of a stored entry, checked like a new one (its name as stored)."""
+        definition = cls.check(
+            name=None,
+            job=entry.job_name,
+            expression=entry.cron_expression,
+            timezone=entry.timezone,
+            params=entry.params,
+            misfire=entry.misfire_policy,
+            backfill_limit=entry.backfill_limit,
+            queue=entry.queue,
+            priority=entry.priority,
+        )
+        return replace(definition, name=entry.name)
+
+    def build_job(
+        self, cron_job_id: int, run_at: datetime | None, now: datetime | None = None
+    ) -> NewJob:
+        """A validated job for the tick at ``run_at`` (None: now); raises ``InvalidParams``."""
+        options = Options(queue=self.queue, priority=self.priority, run_at=run_at)
+        new_job = Dispatch(self.job_class, options).build(self.params, now=now)
+        return replace(new_job, cron_job_id=cron_job_id)
+
+    def new_cron_job(
+        self, now: datetime, *, enabled: bool = True, declared_in_code: bool = False
+    ) -> NewCronJob:
+        """The row to store, its first tick the one after ``now``."""
+        return NewCronJob(
+            name=self.name,
+            job_name=self.job_class.job_name,
+            cron_expression=self.schedule.expression,
+            timezone=self.schedule.timezone,
+            params=self.params,
+            next_run_at=self.schedule.next_after(now),
+            misfire_policy=self.misfire.value,
+            backfill_limit=self.backfill_limit,
+            queue=self.queue,
+            priority=self.priority,
+            enabled=enabled,
+            declared_in_code=declared_in_code,
+        )
+
+
+def _job_class(job: str | type[Job[Any, Any]]) -> type[Job[Any, Any]]:
+    if isinstance(job, str):
+        return registry.lookup(job)
+    if isinstance(job, type) and issubclass(job, Job) and not job.abstract:
+        return job
+    raise CronError(f"job must be a job class or a registered job name, got {job!r}")
+
+
+def _check_name(name: str | None) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX_LENGTH:
+        raise CronError(
+            f"cron entry name must be a non-empty string of at most {NAME_MAX_LENGTH} "
+            f"characters, got {name!r}"
+        )
+    if name.strip().isdigit():
+        raise CronError(f"cron entry name {name!r} must not be a number (ids are numbers)")
+    return name.strip()
+
+
+def _stored_params(job_class: type[Job[Any, Any]], params: Any) -> Any:
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        return job_class.codec.dump_params(job_class.codec.coerce_params(params))
+    try:
+        json.dumps(params)
+    except (TypeError, ValueError) as exc:
+        raise CronError(f"cron params must be JSON values: {exc}") from None
+    return dict(params)
+
+
+def _check_backfill_limit(limit: int) -> int:
+    if not isinstance(limit, int) or not 1 <= limit <= BACKFILL_LIMIT_MAX:
+        raise CronError(
+            f"backfill_limit must be an integer from 1 to {BACKFILL_LIMIT_MAX}, got {limit!r}"
+        )
+    return limit
+
+
+def _check_queue(queue: str | None) -> str | None:
+    if queue is not None and (not isinstance(queue, str) or not queue.strip()):
+        raise CronError(f"queue must be a non-empty string or None, got {queue!r}")
+    return queue

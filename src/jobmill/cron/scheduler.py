@@ -1,0 +1,173 @@
+"""The scheduler: fires due cron entries, inside every worker or alone.
+
+Any number of schedulers may run against one database. Each reads the due
+entries, plans them (``plan_due``) and fires each one in a transaction
+guarded by the ``next_run_at`` it read, so each tick enqueues exactly one job
+whichever scheduler gets there first.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+from jobmill import registry
+from jobmill.clock import utcnow
+from jobmill.cron.declare import declared_definitions
+from jobmill.cron.entries import CronDefinition
+from jobmill.cron.schedule import MISFIRE_GRACE, DuePlan, plan_due
+from jobmill.errors import CronError, InvalidParams, UnknownJob
+from jobmill.keeper import caller_worker_id
+from jobmill.store import Store
+from jobmill.store.cron import CronFiring, CronJob
+
+logger = logging.getLogger("jobmill.cron")
+
+# What makes an entry bad (disabled with ``last_error``) rather than the pass fail.
+BAD_ENTRY_ERRORS = (CronError, InvalidParams, UnknownJob)
+
+
+class Scheduler:
+    """Fires the due cron entries of ``store`` every ``poll_interval`` seconds.
+
+    ``await Scheduler(store, poll_interval=1.0).arun(stop)`` stores the
+    schedules declared in code, then ticks until ``stop`` is set.
+    ``tick(now)`` is one pass, for tests and tools.
+    """
+
+    def __init__(self, store: Store, *, poll_interval: float) -> None:
+        if poll_interval <= 0:
+            raise ValueError(f"poll_interval must be positive, got {poll_interval!r}")
+        self.store = store
+        self.poll_interval = poll_interval
+        self.source = caller_worker_id("scheduler")
+        # A tick is missed only if reached later than a polling delay explains.
+        self.grace = max(MISFIRE_GRACE, timedelta(seconds=2 * poll_interval))
+        self._failing = False
+
+    async def arun(self, stop: asyncio.Event) -> None:
+        """Upsert the declared schedules, then tick until ``stop`` is set.
+
+        A failing pass (the database is away) is logged once and retried at
+        the next poll; the loop only ends when ``stop`` is set.
+        """
+        declared = False
+        logger.info("cron scheduler %s started (every %ss)", self.source, self.poll_interval)
+        while not stop.is_set():
+            try:
+                if not declared:
+                    await asyncio.to_thread(self.declare)
+                    declared = True
+                await asyncio.to_thread(self.tick)
+            except Exception:
+                self._report_failure()
+            else:
+                self._report_recovery()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=self.poll_interval)
+        logger.info("cron scheduler %s stopped", self.source)
+
+    def declare(self, now: datetime | None = None) -> list[CronJob]:
+        """Store the schedules declared in this process's code (by name)."""
+        now = now or utcnow()
+        definitions = declared_definitions()
+        if not definitions:
+            return []
+        rows = [definition.new_cron_job(now, declared_in_code=True) for definition in definitions]
+        entries = self.store.upsert_cron_jobs(rows, now)
+        logger.info("cron schedules declared in code: %s", ", ".join(str(e.name) for e in entries))
+        return entries
+
+    def tick(self, now: datetime | None = None) -> list[str]:
+        """One pass: fire every due entry; returns the ids of the jobs enqueued."""
+        now = now or utcnow()
+        due = self.store.due_cron_jobs(now)
+        if due and not registry.registered():
+            # Without job modules every entry would look unknown; leave them alone.
+            logger.warning("no jobs are registered here; import the job modules to run cron")
+            return []
+        enqueued: list[str] = []
+        for entry in due:
+            enqueued.extend(self._fire(entry, now))
+        return enqueued
+
+    def _fire(self, entry: CronJob, now: datetime) -> list[str]:
+        try:
+            definition = CronDefinition.of_entry(entry)
+            if entry.next_run_at is None:
+                # A row inserted without next_run_at (raw SQL) starts at its next tick.
+                next_run_at = definition.schedule.next_after(now)
+                self.store.set_cron_next_run(entry.id, next_run_at, now=now)
+                return []
+            plan = plan_due(
+                definition.schedule,
+                entry.next_run_at,
+                now,
+                definition.misfire,
+                definition.backfill_limit,
+                self.grace,
+            )
+            firing = self._firing(entry, entry.next_run_at, definition, plan, now)
+        except BAD_ENTRY_ERRORS as exc:
+            self._disable(entry, exc, now)
+            return []
+        if not self.store.fire_cron_job(firing, now):
+            return []  # another scheduler fired this tick
+        self._log_firing(entry, plan)
+        return [job.id for job in firing.new_jobs]
+
+    def _firing(
+        self,
+        entry: CronJob,
+        seen: datetime,
+        definition: CronDefinition,
+        plan: DuePlan,
+        now: datetime,
+    ) -> CronFiring:
+        new_jobs = [definition.build_job(entry.id, tick, now) for tick in plan.run_times]
+        note = f"enqueued by cron entry {entry.label}"
+        if plan.missed:
+            note += f" ({plan.missed} missed ticks, misfire policy {definition.misfire})"
+        return CronFiring(
+            cron_job_id=entry.id,
+            seen=seen,
+            next_run_at=plan.next_run_at,
+            new_jobs=new_jobs,
+            missed_ticks=plan.missed,
+            source=self.source,
+            note=note,
+        )
+
+    def _disable(self, entry: CronJob, exc: Exception, now: datetime) -> None:
+        logger.error("cron entry %s is disabled: %s", entry.label, exc)
+        self.store.disable_cron_job(entry.id, error=str(exc), now=now)
+
+    @staticmethod
+    def _log_firing(entry: CronJob, plan: DuePlan) -> None:
+        if plan.missed:
+            logger.warning(
+                "cron entry %s missed %d ticks; enqueued %d job(s); next run %s",
+                entry.label,
+                plan.missed,
+                len(plan.run_times),
+                plan.next_run_at.isoformat(),
+            )
+        else:
+            logger.info(
+                "cron entry %s enqueued %s; next run %s",
+                entry.label,
+                entry.job_name,
+                plan.next_run_at.isoformat(),
+            )
+
+    def _report_failure(self) -> None:
+        if not self._failing:
+            logger.exception("cron scheduler pass failed; retrying every %ss", self.poll_interval)
+        self._failing = True
+
+    def _report_recovery(self) -> None:
+        if self._failing:
+            logger.info("cron scheduler recovered")
+        self._failing = False
