@@ -64,8 +64,10 @@ def _instructions(ctx: RunContext[IdeaRequest]) -> str:
 
 @ideas_agent.output_validator
 def _check_answer(ctx: RunContext[IdeaRequest], output: ProjectIdeas) -> ProjectIdeas:
+    """Ask again while retries last; then accept what came: the job skips titles the
+    team already has, so a stubborn model costs ideas, not a failed job."""
     problems = request_problems(ctx.deps, output)
-    if problems:
+    if problems and ctx.retry < ctx.max_retries:
         raise ModelRetry("; ".join(problems))
     return ProjectIdeas(ideas=output.ideas[: ctx.deps.count])
 
