@@ -7,10 +7,10 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from example_support import answering, idea
 from sqlalchemy import Engine, func, select
 
 import jobmill
+from example_support import answering, idea
 from jobmill import testing
 from jobmill.store import Store
 from project_ideas import database, repository
