@@ -175,6 +175,17 @@ class WorkerProgressJob(Job[LedgerParams, str]):
         return "done"
 
 
+def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:
+    """Poll ``condition()`` until it returns something truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout} s: {condition}")
+
+
 def _short_busy_timeout(milliseconds: int) -> None:
     @event.listens_for(Pool, "checkout")
     def _on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

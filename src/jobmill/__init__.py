@@ -32,6 +32,7 @@ from jobmill.records import JobEvent, JobMetadata, JobResult
 from jobmill.runtime import configure
 from jobmill.settings import Settings
 from jobmill.states import JobStatus
+from jobmill.worker import Worker
 
 __version__ = "0.1.0"
 
@@ -56,6 +57,7 @@ __all__ = [
     "JobmillError",
     "Settings",
     "UnknownJob",
+    "Worker",
     "cancel",
     "chain",
     "configure",

@@ -1,0 +1,67 @@
+"""The worker's ``Runner``: the same attempt path as everywhere, made to ride out
+database errors so that a locked or briefly lost database costs no job."""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime
+
+from jobmill.context import AttemptContext
+from jobmill.progress import Listener, ProgressReporter
+from jobmill.records import JobMetadata
+from jobmill.runner import Runner
+from jobmill.store import Lock, Outcome, ProgressUpdate, Store
+from jobmill.worker.attempts import Attempts
+from jobmill.worker.errors import ErrorStreak, is_transient
+
+logger = logging.getLogger("jobmill.worker")
+
+
+class SteadyProgressReporter(ProgressReporter):
+    """Progress updates that fail to be written on a database error are kept and
+    written later (at the latest with the outcome), never raised into the job."""
+
+    def _write(self, updates: list[ProgressUpdate]) -> None:
+        try:
+            super()._write(updates)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            with self._mutex:
+                self._pending[:0] = updates
+            logger.debug("progress write postponed: %s", exc)
+
+
+class WorkerRunner(Runner):
+    """Retries writing an attempt's outcome while its lock may still be ours."""
+
+    def __init__(self, store: Store, progress_interval: float, attempts: Attempts) -> None:
+        super().__init__(store, progress_interval)
+        self.attempts = attempts
+
+    def context(
+        self, record: JobMetadata, listeners: list[Listener] | None = None
+    ) -> AttemptContext:
+        reporter = SteadyProgressReporter(
+            self.store, Lock.of(record), self.progress_interval, listeners
+        )
+        return AttemptContext(record, self.store, reporter)
+
+    def record_outcome(self, context: AttemptContext, outcome: Outcome, now: datetime) -> bool:
+        record = context.record
+        attempt = self.attempts.find(Lock.of(record))
+        if attempt is not None:
+            attempt.settling = True
+        streak = ErrorStreak(f"recording the outcome of {record.job_name} {record.id}", logger)
+        while True:
+            try:
+                recorded = super().record_outcome(context, outcome, now)
+            except Exception as exc:
+                # Once the lock is known lost the write would be fenced out anyway.
+                if not is_transient(exc) or (attempt is not None and attempt.lock_lost):
+                    raise
+                time.sleep(streak.failed(exc))
+            else:
+                streak.succeeded()
+                return recorded

@@ -1,0 +1,133 @@
+"""The heartbeat thread: keeps this worker's locks and ``workers`` row alive,
+passes cancellation requests to running attempts, and rescues jobs whose
+worker died.
+
+It is a thread, not an event-loop task, so that an async job blocking the
+loop cannot starve it: a job longer than the lock timeout is never taken from
+a worker that is alive. Locks are extended before expired ones are rescued,
+so a worker resuming after a pause keeps a lock nobody has taken yet.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+from jobmill.clock import utcnow
+from jobmill.store import Store
+from jobmill.worker.attempts import Attempts, RunningAttempt
+from jobmill.worker.errors import ErrorStreak
+
+logger = logging.getLogger("jobmill.worker")
+
+# Heartbeats run this often relative to the lock timeout, and at least every
+# MAX_INTERVAL seconds so that cancellation requests arrive promptly.
+FRACTION_OF_LOCK_TIMEOUT = 0.25
+MAX_INTERVAL = 5.0
+# A workers row this old belongs to a worker that is gone (a live one beats
+# at least every MAX_INTERVAL, and re-registers if its row was pruned).
+STALE_WORKER_AFTER = timedelta(seconds=60)
+
+
+def heartbeat_interval(lock_timeout: float) -> float:
+    return min(MAX_INTERVAL, lock_timeout * FRACTION_OF_LOCK_TIMEOUT)
+
+
+class Heartbeat:
+    """Runs ``tick()`` every ``interval`` seconds in a daemon thread until stopped."""
+
+    def __init__(
+        self,
+        store: Store,
+        worker_id: str,
+        attempts: Attempts,
+        lock_timeout: float,
+        *,
+        register: Callable[[], None],
+        on_rescued: Callable[[], None],
+    ) -> None:
+        self.store = store
+        self.worker_id = worker_id
+        self.attempts = attempts
+        self.lock_timeout = lock_timeout
+        self.interval = heartbeat_interval(lock_timeout)
+        self._register = register
+        self._on_rescued = on_rescued
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._streaks = {
+            duty: ErrorStreak(duty, logger)
+            for duty in ("extending locks", "worker heartbeat", "rescuing expired locks")
+        }
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="jobmill-heartbeat", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.interval):
+            self.tick()
+
+    def tick(self, now: datetime | None = None) -> None:
+        """One round of every duty; a failing duty does not keep the others from running."""
+        now = now or utcnow()
+        self._guarded("extending locks", self.extend_locks, now)
+        self._guarded("worker heartbeat", self.beat, now)
+        self._guarded("rescuing expired locks", self.rescue, now)
+
+    def _guarded(self, duty: str, action: Callable[[datetime], None], now: datetime) -> None:
+        streak = self._streaks[duty]
+        try:
+            action(now)
+        except Exception as exc:
+            streak.failed(exc)
+        else:
+            streak.succeeded()
+
+    def extend_locks(self, now: datetime) -> None:
+        running = self.attempts.snapshot()
+        if not running:
+            return
+        ids = sorted({attempt.record.id for attempt in running})
+        answer = self.store.heartbeat(self.worker_id, ids, self.lock_timeout, now)
+        for attempt in running:
+            if attempt.record.id not in answer:
+                self._lost(attempt)
+            elif answer[attempt.record.id] and not attempt.context.cancel_requested:
+                logger.info("cancelling %s %s as requested", attempt.record.job_name, attempt.lock)
+                attempt.context.request_cancel()
+
+    def _lost(self, attempt: RunningAttempt) -> None:
+        if attempt.settling or attempt.lock_lost:
+            return  # it just finished (or was released): nothing to extend
+        attempt.lock_lost = True
+        record = attempt.record
+        logger.warning(
+            "lost the lock of %s %s attempt %d (it expired and was rescued); "
+            "asking it to stop, its result will be discarded",
+            record.job_name,
+            record.id,
+            record.attempts,
+        )
+        attempt.context.request_cancel()
+
+    def beat(self, now: datetime) -> None:
+        if not self.store.heartbeat_worker(self.worker_id, now):
+            logger.warning("the row of worker %s was pruned; registering again", self.worker_id)
+            self._register()
+
+    def rescue(self, now: datetime) -> None:
+        if not self.store.has_expired_locks(now):
+            return
+        rescued = self.store.rescue_expired(now)
+        if rescued:
+            logger.warning("rescued %d jobs whose lock expired: %s", len(rescued), rescued)
+            self.store.prune_workers(now - STALE_WORKER_AFTER)
+            self._on_rescued()

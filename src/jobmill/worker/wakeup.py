@@ -1,0 +1,79 @@
+"""Waking the claim loop: at once when a job is enqueued, else every poll interval.
+
+Enqueues in this process call back through ``store.enqueue_listeners``; on
+PostgreSQL, enqueues anywhere arrive through LISTEN/NOTIFY when the listener
+module is available. Polling stays on in every case: jobs scheduled for later,
+retries whose backoff ended and notifications lost during an outage are only
+found by looking.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from jobmill.store import Store
+
+logger = logging.getLogger("jobmill.worker")
+
+
+class Waker:
+    """An event the claim loop waits on; ``wake()`` may be called from any thread."""
+
+    def __init__(self, store: Store, queues: Sequence[str] | None = None) -> None:
+        self.store = store
+        self.queues = frozenset(queues) if queues else None
+        self._event: asyncio.Event | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._listener: Any = None
+
+    def start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._event = asyncio.Event()
+        self.store.enqueue_listeners.append(self._heard)
+        if self.store.dialect.supports_listen:
+            self._listener = _start_listener(self.store, self._heard_one)
+
+    def stop(self) -> None:
+        with contextlib.suppress(ValueError):
+            self.store.enqueue_listeners.remove(self._heard)
+        if self._listener is not None:
+            self._listener.stop()
+            self._listener = None
+
+    def wake(self) -> None:
+        loop, event = self._loop, self._event
+        if loop is None or event is None:
+            return
+        with contextlib.suppress(RuntimeError):  # the loop already closed
+            loop.call_soon_threadsafe(event.set)
+
+    async def wait(self, timeout: float | None) -> None:
+        """Until woken or ``timeout`` seconds passed; then ready to be woken again."""
+        assert self._event is not None, "start() first"
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._event.wait(), timeout)
+        self._event.clear()
+
+    def _heard(self, queues: set[str]) -> None:
+        if self.queues is None or not self.queues.isdisjoint(queues):
+            self.wake()
+
+    def _heard_one(self, queue: str) -> None:
+        self._heard({queue})
+
+
+def _start_listener(store: Store, callback: Any) -> Any:
+    try:
+        from jobmill.store.listen import PostgresListener
+    except ModuleNotFoundError as exc:
+        if exc.name != "jobmill.store.listen":
+            raise
+        logger.debug("no LISTEN support available; polling only")
+        return None
+    listener = PostgresListener(store.engine.url)
+    listener.start(callback)
+    return listener
