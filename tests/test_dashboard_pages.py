@@ -6,14 +6,15 @@ import re
 from datetime import timedelta
 
 import pytest
-from dashboard_jobs import DashboardEchoJob, DashboardFailJob, client_for
 from starlette.testclient import TestClient
 
 import jobmill
+from dashboard_jobs import DashboardEchoJob, DashboardFailJob, client_for
 from jobmill.clock import utcnow
 from jobmill.dashboard import create_app
 from jobmill.store import NewJob, ProgressUpdate, Store
 from jobmill.store.claims import Lock
+from jobmill.store.dashboard import ThroughputBucket
 
 HOSTILE = '<script>alert("x")</script>'
 
@@ -81,7 +82,9 @@ def test_jobs_page_rejects_an_unknown_status_clearly(client: TestClient) -> None
 
 
 def test_jobs_page_pages_through_jobs_newest_first(client: TestClient) -> None:
-    ids = DashboardEchoJob.set(queue="dash-paging").later_many([{"text": str(i)} for i in range(53)])
+    ids = DashboardEchoJob.set(queue="dash-paging").later_many(
+        [{"text": str(i)} for i in range(53)]
+    )
     first = client.get("/jobs", params={"queue": "dash-paging"}).text
     second = client.get("/jobs", params={"queue": "dash-paging", "page": 2}).text
     assert ids[-1] in first and ids[3] in first and ids[2] not in first
@@ -205,9 +208,7 @@ def test_workers_page_shows_heartbeats_and_running_jobs(
 ) -> None:
     now = utcnow()
     configured.register_worker("dash-worker", "dash-host", 4242, ["dash-running"], 4, now=now)
-    configured.register_worker(
-        "dash-old", "old-host", 7, None, 1, now=now - timedelta(hours=2)
-    )
+    configured.register_worker("dash-old", "old-host", 7, None, 1, now=now - timedelta(hours=2))
     job_id = running_job(configured, 30, "working")
     page = client.get("/workers").text
     assert "dash-host" in page and "4242" in page and "dash-running" in page
@@ -245,3 +246,44 @@ def test_values_from_the_database_are_escaped_everywhere(
         body = client.get(path).text
         assert "<script>alert" not in body, path
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in client.get("/jobs").text
+
+
+def test_overview_shows_counts_by_status_and_queue_and_throughput(
+    client: TestClient, configured: Store
+) -> None:
+    for _ in range(3):
+        DashboardEchoJob.set(queue="dash-overview").now(text="x")
+    failed_job_id()
+    DashboardEchoJob.set(queue="dash-overview").later(text="waiting")
+    configured.register_worker("dash-worker", "dash-host", 1, None, 1)
+    page = client.get("/").text
+    assert "<h1>Overview</h1>" in page
+    assert 'href="/jobs?queue=dash-overview&amp;status=completed">3</a>' in page
+    assert 'href="/jobs?queue=dash-overview&amp;status=pending">1</a>' in page
+    assert "completed 3" in page and "failed 1" in page  # the chart's legend, last hour
+    assert page.count('<rect class="completed"') == 1  # all in the current minute
+    assert '<rect class="failed"' in page
+    assert re.search(r'<div class="value">1</div>\s*<div class="label">workers live', page)
+    week = client.get("/", params={"window": "7d"}).text
+    assert "<strong>last 7d</strong>" in week
+
+
+def test_overview_refresh_answers_htmx_with_the_stats_partial(client: TestClient) -> None:
+    headers = {"HX-Request": "true", "HX-Target": "overview"}
+    partial = client.get("/", headers=headers).text
+    assert "<html" not in partial and "<svg" in partial
+
+
+def test_throughput_counts_completed_and_failed_per_interval(configured: Store) -> None:
+    done = DashboardEchoJob.now(text="a").metadata
+    failed = jobmill.get(failed_job_id())
+    assert done.completed_at is not None and failed.completed_at is not None
+    now = max(done.completed_at, failed.completed_at) + timedelta(seconds=30)
+    buckets = configured.throughput(timedelta(minutes=1), 3, now=now)
+    assert [b.start for b in buckets] == [now - timedelta(minutes=m) for m in (3, 2, 1)]
+    assert [(b.completed, b.failed) for b in buckets] == [(0, 0), (0, 0), (1, 1)]
+    earlier = configured.throughput(timedelta(minutes=1), 3, now=now + timedelta(minutes=2))
+    assert [(b.completed, b.failed) for b in earlier] == [(1, 1), (0, 0), (0, 0)]
+    assert configured.throughput(timedelta(minutes=1), 3, now=now + timedelta(hours=1)) == [
+        ThroughputBucket(now + timedelta(hours=1) - timedelta(minutes=m)) for m in (3, 2, 1)
+    ]

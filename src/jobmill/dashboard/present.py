@@ -60,10 +60,6 @@ def pretty_json(value: Any) -> str:
     return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
 
 
-def short_id(job_id: str) -> str:
-    return job_id[:8] if len(job_id) > 8 else job_id
-
-
 @dataclass(frozen=True)
 class Page:
     """One page of a listing. Pages are found by fetching one extra row, not by

@@ -8,6 +8,7 @@ from starlette.routing import Route
 from jobmill.dashboard import actions, views
 
 routes = [
+    Route("/", views.overview_page, name="overview"),
     Route("/healthz", views.healthz, name="healthz"),
     Route("/jobs", views.jobs_page, name="jobs"),
     Route("/jobs/{job_id}", views.job_page, name="job"),

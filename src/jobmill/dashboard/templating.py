@@ -32,7 +32,6 @@ def make_templates() -> Jinja2Templates:
         duration=present.format_duration,
         ago=present.relative_time,
         pretty_json=present.pretty_json,
-        short_id=present.short_id,
     )
     env.globals["query_string"] = present.query_string
     return Jinja2Templates(env=env, context_processors=[_common_context])

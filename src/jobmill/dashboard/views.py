@@ -10,7 +10,9 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from jobmill.cli.views import short_ids
 from jobmill.clock import utcnow
+from jobmill.dashboard.chart import WINDOWS, throughput_chart
 from jobmill.dashboard.present import PAGE_SIZE, Page, parse_page
 from jobmill.dashboard.templating import render
 from jobmill.history import merge_history
@@ -18,9 +20,34 @@ from jobmill.records import JobMetadata
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
 from jobmill.store import JobFilter
+from jobmill.store.stats import is_live
 
 LIVE_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
 STATUS_NAMES = ", ".join(status.value for status in JobStatus)
+
+
+def overview_page(request: Request) -> Response:
+    """Counts by status and queue, throughput over a window, workers at a glance."""
+    window = WINDOWS.get(request.query_params.get("window", ""), WINDOWS["1h"])
+    store, now = get_store(), utcnow()
+    counts = store.count_jobs_by_queue_and_status()
+    stale_after = get_settings().lock_timeout
+    workers = store.list_workers()
+    live = sum(is_live(worker.heartbeat_at, stale_after, now) for worker in workers)
+    context = {
+        "queues": sorted({queue for queue, _ in counts}),
+        "counts": counts,
+        "totals": {status: _total(counts, status) for status in JobStatus},
+        "statuses": list(JobStatus),
+        "chart": throughput_chart(store.throughput(window.step, window.buckets, now), window),
+        "window": window,
+        "windows": list(WINDOWS),
+        "workers_live": live,
+        "workers_stale": len(workers) - live,
+    }
+    if _wants_partial(request, "overview"):
+        return render(request, "partials/overview_stats.html", context)
+    return render(request, "overview.html", context)
 
 
 def healthz(request: Request) -> Response:
@@ -48,12 +75,15 @@ def job_page(request: Request) -> Response:
     if record.id != key:
         return RedirectResponse(f"{_base(request)}/jobs/{record.id}", status_code=303)
     events = merge_history(record, store.stored_events(record.id))
+    dependencies = store.jobs_by_ids(store.dependency_ids(record.id))
+    dependents = store.jobs_by_ids(store.dependent_ids(record.id))
     context = {
         "job": record,
         "events": events,
         "progress_events": [event for event in events if event.kind == "progress"],
-        "dependencies": store.jobs_by_ids(store.dependency_ids(record.id)),
-        "dependents": store.jobs_by_ids(store.dependent_ids(record.id)),
+        "dependencies": dependencies,
+        "dependents": dependents,
+        "short": short_ids([job.id for job in dependencies + dependents]),
         "live": record.status in LIVE_STATES,
     }
     return render(request, "job.html", context)
@@ -107,10 +137,11 @@ def workers_page(request: Request) -> Response:
     by_worker: dict[str, list[JobMetadata]] = {}
     for record in running:
         by_worker.setdefault(record.worker_id or "", []).append(record)
+    now, stale_after = utcnow(), get_settings().lock_timeout
     context = {
-        "workers": workers,
+        "workers": [(worker, is_live(worker.heartbeat_at, stale_after, now)) for worker in workers],
         "running": by_worker,
-        "stale_after": get_settings().lock_timeout,
+        "short": short_ids([record.id for record in running]),
     }
     return render(request, "workers.html", context)
 
@@ -135,8 +166,17 @@ def _job_filter(query: Mapping[str, str]) -> tuple[JobFilter, dict[str, str]]:
     return filter_, form
 
 
+def _total(counts: Mapping[tuple[str, JobStatus], int], status: JobStatus) -> int:
+    return sum(count for (_, each), count in counts.items() if each is status)
+
+
 def _paged(rows: list[JobMetadata], number: int) -> dict[str, Any]:
-    return {"jobs": rows[:PAGE_SIZE], "page": Page(number, has_next=len(rows) > PAGE_SIZE)}
+    shown = rows[:PAGE_SIZE]
+    return {
+        "jobs": shown,
+        "page": Page(number, has_next=len(rows) > PAGE_SIZE),
+        "short": short_ids([record.id for record in shown]),
+    }
 
 
 def _wants_partial(request: Request, target: str) -> bool:

@@ -1,11 +1,13 @@
 """Store operations the dashboard needs beyond the shared ones: discarding a
-failed job, the scheduled list in run order, and a health probe."""
+failed job, the scheduled list in run order, throughput over time, and a
+health probe."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, text, update
+from sqlalchemy import case, func, select, text, update
 
 from jobmill.clock import utcnow
 from jobmill.errors import JobNotFound, JobStateError
@@ -13,6 +15,15 @@ from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
 from jobmill.store.base import StoreBase, metadata_from_row, record_events
 from jobmill.store.schema import jobs
+
+
+@dataclass(frozen=True)
+class ThroughputBucket:
+    """Jobs that ended in ``[start, start + step)``."""
+
+    start: datetime
+    completed: int = 0
+    failed: int = 0
 
 
 class DashboardOps(StoreBase):
@@ -64,6 +75,44 @@ class DashboardOps(StoreBase):
         )
         with self.read() as conn:
             return [metadata_from_row(row) for row in conn.execute(stmt)]
+
+    def throughput(
+        self, step: timedelta, buckets: int, now: datetime | None = None
+    ) -> list[ThroughputBucket]:
+        """Completed and failed jobs per ``step`` over the last ``buckets`` steps, oldest first.
+
+        Bucketing is a CASE over the boundaries, so the same statement runs on
+        every database (no dialect's date arithmetic) in one indexed range scan.
+        """
+        end = now or utcnow()
+        starts = [end - step * (buckets - index) for index in range(buckets)]
+        bucket = case(
+            *((jobs.c.completed_at < start + step, index) for index, start in enumerate(starts)),
+            else_=buckets - 1,
+        )
+        ended = (
+            select(bucket.label("bucket"), jobs.c.status)
+            .where(
+                jobs.c.status.in_([JobStatus.COMPLETED, JobStatus.FAILED]),
+                jobs.c.completed_at >= starts[0],
+            )
+            .subquery()
+        )
+        stmt = select(ended.c.bucket, ended.c.status, func.count()).group_by(
+            ended.c.bucket, ended.c.status
+        )
+        counts: dict[tuple[int, str], int] = {}
+        with self.read() as conn:
+            for index, status, count in conn.execute(stmt):
+                counts[int(index), status] = int(count)
+        return [
+            ThroughputBucket(
+                start,
+                completed=counts.get((index, JobStatus.COMPLETED), 0),
+                failed=counts.get((index, JobStatus.FAILED), 0),
+            )
+            for index, start in enumerate(starts)
+        ]
 
     def ping(self) -> None:
         """Raise if the database does not answer."""

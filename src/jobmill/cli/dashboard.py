@@ -1,0 +1,42 @@
+"""``jobmill dashboard``: serve the web dashboard with uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from jobmill.cli.app import app
+from jobmill.cli.output import make_console
+
+
+@app.command("dashboard")
+def dashboard(
+    host: Annotated[
+        str,
+        typer.Option(
+            "--host",
+            help="Address to listen on. Anything but loopback needs JOBMILL_DASHBOARD_AUTH.",
+        ),
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+) -> None:
+    """Serve the web dashboard (loopback only unless dashboard_auth is set).
+
+    Example: JOBMILL_DASHBOARD_AUTH=admin:s3cret jobmill dashboard --host 0.0.0.0
+    """
+    import uvicorn
+
+    from jobmill.dashboard import create_app
+    from jobmill.dashboard.auth import check_bind
+    from jobmill.runtime import get_settings
+
+    settings = get_settings()
+    check_bind(host, settings.dashboard_auth)
+    shown = f"[{host}]" if ":" in host else host
+    make_console(stderr=True).print(
+        f"jobmill dashboard on http://{shown}:{port}/ "
+        f"({'HTTP Basic auth' if settings.dashboard_auth else 'no auth, loopback only'}); "
+        "Ctrl+C stops it"
+    )
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")

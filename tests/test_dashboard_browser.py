@@ -1,0 +1,128 @@
+"""The dashboard in a real browser (Debian's chromium driven by playwright): pages
+render, and a running job's progress bar moves without the page reloading.
+
+Skips when chromium or playwright is missing, except in CI, where it must run
+(``.ci/run`` installs chromium).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+import jobmill
+from dashboard_jobs import GATES, DashboardFailJob, DashboardSteppedJob
+from jobmill.dashboard import create_app
+from jobmill.store import Store
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _missing(reason: str) -> None:
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"CI must run the browser test: {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        _missing(f"{CHROMIUM} is missing (apt-get install chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _missing("the playwright package is missing (pip install -e '.[dev]')")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def server(sqlite_configured: Store) -> Iterator[str]:
+    """The dashboard served by uvicorn on a free loopback port; yields its URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    server = uvicorn.Server(uvicorn.Config(create_app(), log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    wait_for(lambda: server.started, "the dashboard to start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)
+        sock.close()
+
+
+@pytest.fixture
+def stepped_job(sqlite_configured: Store) -> Iterator[str]:
+    """A running job that reports 25 % and then waits at ``GATES`` (one per step)."""
+    for gate in GATES:
+        gate.clear()
+    job_id = DashboardSteppedJob.later()
+    worker = threading.Thread(target=DashboardSteppedJob.execute_from_database, args=(job_id,))
+    worker.start()
+    try:
+        wait_for(lambda: jobmill.get(job_id).progress == 25, "the job's first progress")
+        yield job_id
+    finally:
+        for gate in GATES:
+            gate.set()
+        worker.join(timeout=30)
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.05)
+
+
+def test_progress_updates_live_without_reloading(
+    browser: Any, server: str, stepped_job: str
+) -> None:
+    from playwright.sync_api import expect
+
+    with pytest.raises(jobmill.JobFailed):
+        DashboardFailJob.now(text="<b>shown escaped</b>")
+    page = browser.new_page()
+    page.goto(f"{server}/")
+    expect(page.locator("h1")).to_have_text("Overview")
+    expect(page.locator(".chart svg")).to_be_visible()
+    page.goto(f"{server}/failed")
+    expect(page.locator(".error-cell")).to_contain_text("<b>shown escaped</b>")
+
+    page.goto(f"{server}/jobs/{stepped_job}")
+    bar = page.locator("#job-live [role=progressbar]")
+    expect(bar).to_have_attribute("aria-valuenow", "25")
+    page.evaluate("window.loadedOnce = true")
+    for step, gate in enumerate(GATES[:-1], start=2):
+        gate.set()
+        expect(bar).to_have_attribute("aria-valuenow", str(step * 25), timeout=10_000)
+        expect(page.locator("#job-live .progress-message")).to_have_text(f"step {step} of 4")
+    assert page.evaluate("window.loadedOnce") is True, "the page reloaded"
+
+    GATES[-1].set()  # the job completes; the page reloads once to show the result
+    expect(page.locator("#job-live .status")).to_have_text("completed", timeout=10_000)
+    expect(page.locator("pre.json").nth(1)).to_contain_text('"steps": 4')
+    page.close()
