@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "jobmill.cli.jobs",
     "jobmill.cli.inspect",
     "jobmill.cli.db",
+    "jobmill.cli.worker",
     "jobmill.cli.dashboard",
 )
 
