@@ -55,10 +55,12 @@ def example_for(name: str, job_class: type[Job[Any, Any]]) -> str:
 
 
 def _help(job_class: type[Job[Any, Any]]) -> str:
-    return (
-        f"Run {job_class.job_name} here with a progress bar (or queue it with --later). "
+    summary = (job_class.__doc__ or "").strip().split("\n\n")[0]
+    runs = (
+        f"Runs {job_class.job_name} here with a progress bar; --later queues it. "
         f"Its params: jobmill jobs {job_class.job_name}"
     )
+    return f"{summary}\n\n{runs}" if summary else runs
 
 
 def _command_for(job_class: type[Job[Any, Any]]) -> Any:

@@ -66,7 +66,8 @@ def make_console(stderr: bool = False) -> Console:
         color_system="auto" if color else None,
         highlight=False,
         soft_wrap=not color,
-        width=None if color else PLAIN_WIDTH,
+        # A terminal tells its width; a pipe (even a coloured one) gets long lines.
+        width=None if stream.isatty() else PLAIN_WIDTH,
     )
 
 
