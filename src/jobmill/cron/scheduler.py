@@ -46,6 +46,7 @@ class Scheduler:
         # A tick is missed only if reached later than a polling delay explains.
         self.grace = max(MISFIRE_GRACE, timedelta(seconds=2 * poll_interval))
         self._failing = False
+        self._warned_no_jobs = False
 
     async def arun(self, stop: asyncio.Event) -> None:
         """Upsert the declared schedules, then tick until ``stop`` is set.
@@ -86,7 +87,9 @@ class Scheduler:
         due = self.store.due_cron_jobs(now)
         if due and not registry.registered():
             # Without job modules every entry would look unknown; leave them alone.
-            logger.warning("no jobs are registered here; import the job modules to run cron")
+            if not self._warned_no_jobs:
+                logger.warning("no jobs are registered here; import the job modules to run cron")
+            self._warned_no_jobs = True
             return []
         enqueued: list[str] = []
         for entry in due:
