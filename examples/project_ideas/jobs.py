@@ -11,12 +11,18 @@ Also ``bin/jobs generate-projects --param theme="AI projects" --param count=5``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field
 
 from jobmill import Job
 from project_ideas import config, database, repository
 from project_ideas.errors import ModelUnavailable, NotFound
-from project_ideas.ideas import IdeaRequest
+from project_ideas.ideas import IdeaRequest, ProjectIdea
+
+if TYPE_CHECKING:
+    from project_ideas.agent import GeneratedIdeas
 
 DEFAULT_THEME = "Generate web development projects focused on AI"
 DEFAULT_COUNT = 10
@@ -58,6 +64,17 @@ class GenerateProjectIdeasResult(BaseModel):
     skipped_titles: list[str] = Field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class Target:
+    """Who the ideas are for, resolved from the params, and what exists already."""
+
+    team_id: int
+    team_name: str
+    user_id: int
+    titles: tuple[str, ...]
+    saved_before: list[int]
+
+
 class GenerateProjectIdeasJob(Job[GenerateProjectIdeasParams, GenerateProjectIdeasResult]):
     """Generates project ideas with the agent and saves them as the team's projects.
 
@@ -72,34 +89,15 @@ class GenerateProjectIdeasJob(Job[GenerateProjectIdeasParams, GenerateProjectIde
     discard_on = (NotFound, ModelUnavailable)
 
     def perform(self, params: GenerateProjectIdeasParams) -> GenerateProjectIdeasResult:
-        from project_ideas.agent import generate  # imports pydantic-ai: only when running
-
         self.update_progress(5, "Checking the team and the user")
-        engine = database.get_engine()
-        with database.session() as db:
-            team = repository.find_team(db, params.team_id)
-            user = repository.find_user(db, params.user_id)
-            team_id, team_name, user_id = team.id, team.name, user.id
-            titles = repository.team_titles(db, team_id)
-            saved_before = len(repository.projects_by_job(db, self.id))
-        model, offline = config.model_name(), config.model_name() == config.OFFLINE
-        skipped: list[str] = []
-        wanted = params.count - saved_before
+        target = self._target(params)
+        model = config.model_name()
+        offline, skipped = model == config.OFFLINE, []
+        wanted = params.count - len(target.saved_before)
         if wanted > 0:
-            label = "the offline generator" if offline else model
-            self.update_progress(10, f"Asking {label} for {wanted} ideas for {team_name}")
-            generated = generate(IdeaRequest(params.theme, wanted, tuple(titles)))
+            generated = self._ask(IdeaRequest(params.theme, wanted, target.titles), target, offline)
             model, offline = generated.model, generated.offline
-            total = len(generated.ideas)
-            self.update_progress(50, f"Received {total} ideas from {generated.model}")
-            for number, idea in enumerate(generated.ideas, start=1):
-                saved = repository.save_idea(engine, idea, team_id, user_id, self.id)
-                if saved.project_id is None:
-                    skipped.append(idea.title)
-                verb = "Saved" if saved.project_id is not None else "Skipped (exists)"
-                self.update_progress(
-                    50 + 45 * number / total, f"{verb} {number}/{total}: {idea.title}"
-                )
+            skipped = self._save(generated.ideas, target)
         with database.session() as db:
             project_ids = repository.projects_by_job(db, self.id)
             tags_created = repository.tags_by_job(db, self.id)
@@ -107,9 +105,43 @@ class GenerateProjectIdeasJob(Job[GenerateProjectIdeasParams, GenerateProjectIde
             projects_created=len(project_ids),
             tags_created=tags_created,
             project_ids=project_ids,
-            team_id=team_id,
-            user_id=user_id,
+            team_id=target.team_id,
+            user_id=target.user_id,
             model=model,
             offline=offline,
             skipped_titles=skipped,
         )
+
+    def _target(self, params: GenerateProjectIdeasParams) -> Target:
+        with database.session() as db:
+            team = repository.find_team(db, params.team_id)
+            user = repository.find_user(db, params.user_id)
+            return Target(
+                team_id=team.id,
+                team_name=team.name,
+                user_id=user.id,
+                titles=tuple(repository.team_titles(db, team.id)),
+                saved_before=repository.projects_by_job(db, self.id),
+            )
+
+    def _ask(self, request: IdeaRequest, target: Target, offline: bool) -> GeneratedIdeas:
+        from project_ideas.agent import generate  # imports pydantic-ai: only when needed
+
+        asked = "the offline generator" if offline else config.model_name()
+        self.update_progress(10, f"Asking {asked} for {request.count} ideas for {target.team_name}")
+        generated = generate(request)
+        self.update_progress(50, f"Received {len(generated.ideas)} ideas from {generated.model}")
+        return generated
+
+    def _save(self, ideas: list[ProjectIdea], target: Target) -> list[str]:
+        """Save each idea in its own short transaction (progress is written between
+        them, never while the database is locked); returns the titles skipped."""
+        engine, skipped = database.get_engine(), []
+        for number, idea in enumerate(ideas, start=1):
+            saved = repository.save_idea(engine, idea, target.team_id, target.user_id, self.id)
+            if saved.project_id is None:
+                skipped.append(idea.title)
+            verb = "Saved" if saved.project_id is not None else "Skipped (exists)"
+            percent = 50 + 45 * number / len(ideas)
+            self.update_progress(percent, f"{verb} {number}/{len(ideas)}: {idea.title}")
+        return skipped
