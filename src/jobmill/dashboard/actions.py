@@ -54,7 +54,7 @@ async def retry_selected(request: Request) -> Response:
     form = await request.form()
     ids = [str(value) for value in form.getlist("ids")][:BULK_LIMIT]
     done, skipped = await run_in_threadpool(_retry_each, ids, operator_source(request))
-    return _back(request, form, "/failed", retried=done, skipped=skipped)
+    return back(request, form, "/failed", retried=done, skipped=skipped)
 
 
 async def retry_all_failed(request: Request) -> Response:
@@ -67,7 +67,7 @@ async def retry_all_failed(request: Request) -> Response:
         return _retry_each(get_store().failed_job_ids(job_name)[:BULK_LIMIT], source)
 
     done, skipped = await run_in_threadpool(retry_all)
-    return _back(request, form, "/failed", retried=done, skipped=skipped)
+    return back(request, form, "/failed", retried=done, skipped=skipped)
 
 
 async def _job_action(
@@ -76,7 +76,7 @@ async def _job_action(
     job_id: str = request.path_params["job_id"]
     form = await request.form()
     record = await run_in_threadpool(action, job_id, operator_source(request))
-    return _back(request, form, f"/jobs/{record.id}", **{done or _outcome(record): 1})
+    return back(request, form, f"/jobs/{record.id}", **{done or _outcome(record): 1})
 
 
 def _outcome(record: JobMetadata) -> str:
@@ -99,7 +99,7 @@ def _retry_each(ids: list[str], source: str) -> tuple[int, int]:
     return done, skipped
 
 
-def _back(request: Request, form: FormData, default: str, **counts: int) -> Response:
+def back(request: Request, form: FormData, default: str, **counts: int) -> Response:
     """A 303 to the form's ``next`` page (a local path only), reporting what was done."""
     base = request.scope.get("root_path", "").rstrip("/")
     target = str(form.get("next", ""))

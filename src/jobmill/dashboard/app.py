@@ -20,8 +20,16 @@ from jobmill.dashboard.auth import AuthMiddleware, Credentials
 from jobmill.dashboard.csrf import CSRFMiddleware
 from jobmill.dashboard.routes import routes
 from jobmill.dashboard.templating import make_templates, render
-from jobmill.errors import AmbiguousJobId, CronError, InvalidParams, JobNotFound, JobStateError
+from jobmill.errors import (
+    AmbiguousJobId,
+    CronError,
+    InvalidParams,
+    JobNotFound,
+    JobStateError,
+    UnknownJob,
+)
 from jobmill.runtime import get_settings
+from jobmill.store.cron import CronJobNotFound
 
 HERE = Path(__file__).parent
 SECURITY_HEADERS = [
@@ -63,10 +71,12 @@ def create_app(
         ],
         exception_handlers={
             JobNotFound: _error_page(404),
+            CronJobNotFound: _error_page(404),
             AmbiguousJobId: _error_page(400),
             JobStateError: _error_page(409),
             CronError: _error_page(400),
             InvalidParams: _error_page(400),
+            UnknownJob: _error_page(400),
             HTTPException: _error_page(None),
         },
     )

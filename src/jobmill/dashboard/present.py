@@ -18,6 +18,9 @@ NOTICES = {
     "cancelled": "Cancelled {n} job{s}.",
     "cancel_requested": "Asked {n} running job{s} to stop; {it} will end cancelled.",
     "discarded": "Discarded {n} failed job{s}; {it} stay{v} in the history as cancelled.",
+    "cron_enabled": "Cron entry enabled; it runs from its next tick on.",
+    "cron_disabled": "Cron entry disabled.",
+    "cron_run": "Enqueued this job from its cron entry, outside the schedule.",
 }
 
 
