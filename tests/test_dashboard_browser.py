@@ -8,6 +8,7 @@ Skips when chromium or playwright is missing, except in CI, where it must run
 from __future__ import annotations
 
 import os
+import re
 import socket
 import threading
 import time
@@ -111,6 +112,12 @@ def test_progress_updates_live_without_reloading(
     expect(page.locator(".chart svg")).to_be_visible()
     page.goto(f"{server}/failed")
     expect(page.locator(".error-cell")).to_contain_text("<b>shown escaped</b>")
+
+    page.goto(f"{server}/jobs")
+    expect(page.locator("table.jobs tbody tr")).to_have_count(2)
+    page.get_by_label("Id prefix").fill(stepped_job[:-3])  # filters as you type
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+    expect(page).to_have_url(re.compile(rf"/jobs\?.*q={stepped_job[:-3]}"))  # bookmarkable
 
     page.goto(f"{server}/jobs/{stepped_job}")
     bar = page.locator("#job-live [role=progressbar]")
