@@ -146,6 +146,13 @@ def test_live_partial_asks_for_a_reload_when_the_status_changed(client: TestClie
     assert "hx-trigger" not in live.text  # a finished job is not polled
 
 
+def test_polling_stops_when_the_job_is_gone(client: TestClient) -> None:
+    for partial in ("live", "progress"):
+        response = client.get(f"/jobs/01900000-0000-7000-8000-00000000dead/{partial}")
+        assert response.status_code == 286  # htmx's "stop polling"
+        assert response.text == ""
+
+
 def test_progress_cell_polls_only_while_running(client: TestClient, configured: Store) -> None:
     running = running_job(configured, 10, "begun")
     cell = client.get(f"/jobs/{running}/progress").text

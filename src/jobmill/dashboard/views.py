@@ -15,6 +15,7 @@ from jobmill.clock import utcnow
 from jobmill.dashboard.chart import WINDOWS, throughput_chart
 from jobmill.dashboard.present import PAGE_SIZE, Page, parse_page
 from jobmill.dashboard.templating import render
+from jobmill.errors import JobNotFound
 from jobmill.history import merge_history
 from jobmill.records import JobMetadata
 from jobmill.runtime import get_settings, get_store
@@ -23,6 +24,8 @@ from jobmill.store import JobFilter
 from jobmill.store.stats import is_live
 
 LIVE_STATES = (JobStatus.PENDING, JobStatus.RUNNING)
+# htmx stops polling an element whose response has this status.
+STOP_POLLING = 286
 STATUS_NAMES = ", ".join(status.value for status in JobStatus)
 
 
@@ -93,7 +96,9 @@ def job_live(request: Request) -> Response:
     """The live part of a job's page: status, progress bar, lock. Polled while
     the job is pending or running; once its status changes the page reloads to
     show the result, error and new events."""
-    record = get_store().get_job(request.path_params["job_id"])
+    record = _polled_job(request)
+    if record is None:
+        return Response(status_code=STOP_POLLING)
     context = {"job": record, "live": record.status in LIVE_STATES}
     response = render(request, "partials/job_live.html", context)
     if request.query_params.get("status", record.status) != record.status:
@@ -103,7 +108,9 @@ def job_live(request: Request) -> Response:
 
 def job_progress_cell(request: Request) -> Response:
     """A listing's progress cell, polled while the job is running."""
-    record = get_store().get_job(request.path_params["job_id"])
+    record = _polled_job(request)
+    if record is None:
+        return Response(status_code=STOP_POLLING)
     return render(request, "partials/progress_cell.html", {"job": record})
 
 
@@ -164,6 +171,14 @@ def _job_filter(query: Mapping[str, str]) -> tuple[JobFilter, dict[str, str]]:
         id_prefix=form["q"] or None,
     )
     return filter_, form
+
+
+def _polled_job(request: Request) -> JobMetadata | None:
+    """The job a polling partial shows, or None once it is gone (pruned)."""
+    try:
+        return get_store().get_job(request.path_params["job_id"])
+    except JobNotFound:
+        return None
 
 
 def _total(counts: Mapping[tuple[str, JobStatus], int], status: JobStatus) -> int:
