@@ -254,3 +254,14 @@ def test_misfire_policy_parse_names_the_choices() -> None:
     assert MisfirePolicy.parse("skip") is MisfirePolicy.SKIP
     with pytest.raises(CronError, match="'sometimes' is not one of: run_once, skip, backfill"):
         MisfirePolicy.parse("sometimes")
+
+
+def test_cron_names_are_exported() -> None:
+    import jobmill
+
+    assert jobmill.__all__ == sorted(jobmill.__all__)
+    for name in ("CronError", "CronJob", "CronJobNotFound", "MisfirePolicy", "cron"):
+        assert name in jobmill.__all__
+        assert hasattr(jobmill, name)
+    assert jobmill.cron.__all__ == sorted(jobmill.cron.__all__)
+    assert callable(jobmill.cron.schedule)

@@ -11,7 +11,9 @@ job_id = SendEmailJob.later(to="a@example.com", subject="Hi")
 
 from __future__ import annotations
 
+from jobmill import cron
 from jobmill.api import cancel, chain, get, history, retry
+from jobmill.cron import CronJob, CronJobNotFound, MisfirePolicy
 from jobmill.dispatch import Dispatch, JobStep
 from jobmill.errors import (
     AmbiguousJobId,
@@ -40,6 +42,8 @@ __all__ = [
     "AmbiguousJobId",
     "ConfigurationError",
     "CronError",
+    "CronJob",
+    "CronJobNotFound",
     "Dispatch",
     "DuplicateJobName",
     "InvalidParams",
@@ -55,6 +59,7 @@ __all__ = [
     "JobStep",
     "JobTimeout",
     "JobmillError",
+    "MisfirePolicy",
     "Settings",
     "UnknownJob",
     "Worker",
@@ -62,6 +67,7 @@ __all__ = [
     "chain",
     "configure",
     "create_job",
+    "cron",
     "get",
     "history",
     "job",
