@@ -148,6 +148,22 @@ def test_status_shows_error_traceback_and_operator_source() -> None:
     assert "cli:tester@box" in out
 
 
+def test_status_of_a_running_job_shows_its_lock_and_cancel_asks_it_to_stop(
+    configured: Store,
+) -> None:
+    job_id = cli_jobs.CliGreetJob.later(name="busy")
+    [claimed] = configured.claim_jobs("cli-test-worker", 1, lock_timeout=600)
+    assert claimed.id == job_id
+    out = cli("status", job_id).stdout
+    assert "held by cli-test-worker until" in out
+    assert "(in 9m" in out
+    result = cli("cancel", job_id)
+    assert result.exit_code == 0
+    assert "is running: its worker was asked to stop it (by cli:" in result.stdout
+    assert jobmill.get(job_id).cancel_requested
+    assert "cancel_requested" in cli("status", job_id).stdout
+
+
 def test_status_json_has_the_record_history_and_dependencies() -> None:
     first = cli_jobs.CliGreetJob.later(name="a")
     second = cli_jobs.CliGreetJob.set(depends_on=[first]).later(name="b")

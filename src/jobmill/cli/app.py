@@ -7,6 +7,7 @@ and jobmill's errors become a message and an exit code (see ``errors``).
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 import typer
@@ -28,6 +29,8 @@ class JobmillGroup(TyperGroup):
             from jobmill.cli.aliases import alias_command
 
             command = alias_command(cmd_name, ctx.params.get(IMPORTS_PARAM))
+        if command is not None and self.rich_markup_mode is None:
+            keep_example_lines(command)
         return command
 
     def list_commands(self, ctx: Any) -> list[str]:
@@ -44,6 +47,20 @@ class JobmillGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         with reported_errors():
             return super().invoke(ctx)
+
+
+def keep_example_lines(command: Any) -> None:
+    """Plain help keeps the lines of paragraphs after the first, as Rich help does.
+
+    Click rewraps every paragraph unless it starts with ``\\b``; docstrings
+    with example lines read as written in both modes this way.
+    """
+    if command.help:
+        first, *rest = inspect.cleandoc(command.help).split("\n\n")
+        kept = [p if "\n" not in p or p.startswith("\b") else f"\b\n{p}" for p in rest]
+        command.help = "\n\n".join([first, *kept])
+    for subcommand in getattr(command, "commands", {}).values():
+        keep_example_lines(subcommand)
 
 
 app = typer.Typer(

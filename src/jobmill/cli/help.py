@@ -64,7 +64,9 @@ def help_command(
     if found is None:
         raise CommandError(f"no command {command!r}; `jobmill help` lists them", USAGE)
     with found.make_context(command, ["--help"], parent=root, resilient_parsing=True) as sub:
-        typer.echo(found.get_help(sub))
+        text = found.get_help(sub)  # Rich help prints itself and returns ""
+        if text:
+            typer.echo(text)
 
 
 def print_overview(ctx: Any) -> None:

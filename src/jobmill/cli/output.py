@@ -32,7 +32,7 @@ TRAILING_SPACES = re.compile(r"[ \t]+(?=\n)")
 
 def use_color(stderr: bool = False) -> bool:
     """Whether output to stdout (or stderr) gets colours and live displays."""
-    if "NO_COLOR" in os.environ:
+    if os.environ.get("NO_COLOR"):  # set and not empty, as no-color.org says
         return False
     if os.environ.get("FORCE_COLOR"):
         return True
