@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from starlette.testclient import TestClient
 
 import jobmill
 from dashboard_jobs import DashboardEchoJob, DashboardFailJob, client_for
+from jobmill import runtime
 from jobmill.clock import utcnow
 from jobmill.dashboard import create_app
 from jobmill.store import NewJob, ProgressUpdate, Store
@@ -43,6 +45,16 @@ def test_healthz_answers_ok(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
     assert response.text == "ok"
+
+
+def test_healthz_says_when_the_database_does_not_answer(tmp_path: Path) -> None:
+    jobmill.configure(database_url=f"sqlite:///{tmp_path / 'missing' / 'jobs.db'}")
+    try:
+        response = client_for(create_app()).get("/healthz")
+    finally:
+        runtime.reset()
+    assert response.status_code == 503
+    assert response.text == "database unreachable (OperationalError)"
 
 
 def test_jobs_page_lists_jobs_with_status_and_progress(client: TestClient) -> None:

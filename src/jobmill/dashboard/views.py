@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
@@ -54,8 +55,14 @@ def overview_page(request: Request) -> Response:
 
 
 def healthz(request: Request) -> Response:
-    """200 when the database answers (for load balancers and probes)."""
-    get_store().ping()
+    """200 when the database answers, else 503 (for load balancers and probes).
+
+    Open without auth, so it names the error's class only, never its details.
+    """
+    try:
+        get_store().ping()
+    except SQLAlchemyError as exc:
+        return PlainTextResponse(f"database unreachable ({type(exc).__name__})", 503)
     return PlainTextResponse("ok")
 
 
