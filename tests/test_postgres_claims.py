@@ -56,7 +56,9 @@ def backlog_store(pg_module_url: str) -> Iterator[Store]:
     store.dispose()
 
 
-def claim_plan(store: Store, queues: Sequence[str] | None) -> dict[str, Any]:
+def claim_plan(
+    store: Store, queues: Sequence[str] | None, job_names: Sequence[str] | None = None
+) -> dict[str, Any]:
     """EXPLAIN ANALYZE of the exact statement ``claim_jobs`` sends (rolled back)."""
     sent: list[tuple[str, Any]] = []
 
@@ -65,7 +67,7 @@ def claim_plan(store: Store, queues: Sequence[str] | None) -> dict[str, Any]:
 
     event.listen(store.engine, "before_cursor_execute", capture)
     try:
-        claimed = store.claim_jobs("pg-plan-worker", LIMIT, 30, queues=queues)
+        claimed = store.claim_jobs("pg-plan-worker", LIMIT, 30, queues, job_names)
     finally:
         event.remove(store.engine, "before_cursor_execute", capture)
     assert len(claimed) == LIMIT
@@ -92,14 +94,20 @@ def candidate_scans(plan: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(
-    ("queues", "index"),
-    [(["even"], "ix_jobs_claim"), (None, "ix_jobs_claim_order")],
-    ids=["one-queue", "all-queues"],
+    ("queues", "job_names", "index"),
+    [
+        (["even"], None, "ix_jobs_claim"),
+        (None, None, "ix_jobs_claim_order"),
+        # Workers claim only the jobs they know.
+        (["even"], ["PgPlanJob", "PgOtherJob"], "ix_jobs_claim"),
+        (None, ["PgPlanJob", "PgOtherJob"], "ix_jobs_claim_order"),
+    ],
+    ids=["one-queue", "all-queues", "one-queue-known-jobs", "all-queues-known-jobs"],
 )
 def test_claim_jobs_plan_is_bounded_by_the_limit(
-    backlog_store: Store, queues: list[str] | None, index: str
+    backlog_store: Store, queues: list[str] | None, job_names: list[str] | None, index: str
 ) -> None:
-    plan = claim_plan(backlog_store, queues)
+    plan = claim_plan(backlog_store, queues, job_names)
     assert plan["Node Type"] == "ModifyTable"
     assert plan["Actual Rows"] == LIMIT
     [lock] = [n for n in nodes(plan) if n["Node Type"] == "LockRows"]
