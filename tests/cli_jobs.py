@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from pydantic import BaseModel
 
 from jobmill import Job
@@ -57,3 +59,14 @@ class CliFailJob(Job[dict[str, object], None]):
 
     def perform(self, params: dict[str, object]) -> None:
         raise RuntimeError(f"cli failure {params.get('code', 0)}")
+
+
+class CliAsyncCountJob(Job[dict[str, int], int]):
+    """Counts to ``steps`` on an event loop, reporting progress at each step."""
+
+    async def perform(self, params: dict[str, int]) -> int:
+        steps = params.get("steps", 2)
+        for step in range(1, steps + 1):
+            await asyncio.sleep(0)
+            self.update_progress(100 * step / steps, f"step {step}")
+        return steps

@@ -11,6 +11,8 @@ from sqlalchemy import update
 from typer.testing import CliRunner, Result
 
 import cli_jobs
+import jobmill
+from jobmill import runtime
 from jobmill.cli import load_commands
 from jobmill.clock import utcnow
 from jobmill.states import JobStatus
@@ -207,3 +209,14 @@ def test_db_upgrade_reports_the_revision(sqlite_configured: Store) -> None:
     result = cli("db", "upgrade")
     assert result.exit_code == 0
     assert "jobmill tables are at revision head" in result.stdout
+
+
+def test_an_unreachable_database_is_reported_with_exit_1() -> None:
+    jobmill.configure(database_url="postgresql://nobody@127.0.0.1:1/none")
+    try:
+        result = cli("list")
+    finally:
+        runtime.reset()
+    assert result.exit_code == 1
+    assert "error: database error: connection failed" in result.stderr
+    assert "Traceback" not in result.output

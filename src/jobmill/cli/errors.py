@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
+from sqlalchemy.exc import DBAPIError
 
 from jobmill.cli.params import ParamError
 from jobmill.errors import (
@@ -99,10 +100,14 @@ def _escape(text: str) -> str:
 
 @contextmanager
 def reported_errors() -> Iterator[None]:
-    """Turn jobmill errors raised inside the block into a message and an exit code."""
+    """Turn jobmill and database errors raised inside the block into a message and
+    an exit code."""
     try:
         yield
     except (CommandError, JobmillError, ParamError) as exc:
         error = describe(exc)
         report(error)
         raise typer.Exit(error.code) from None
+    except DBAPIError as exc:  # unreachable server, wrong credentials, missing tables...
+        report(CommandError(f"database error: {str(exc.orig).strip()}"))
+        raise typer.Exit(FAILURE) from None
