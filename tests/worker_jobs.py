@@ -51,6 +51,7 @@ class LedgerParams(BaseModel):
     ledger: str
     tag: str = ""
     seconds: float = 0.0
+    seconds_on_retry: float | None = None  # how long attempts after the first take
     fail: bool = False
 
 
@@ -75,7 +76,10 @@ class WorkerSlowJob(Job[LedgerParams, dict[str, Any]]):
 
     def perform(self, params: LedgerParams) -> dict[str, Any]:
         append_line(params.ledger, f"start {params.tag} {os.getpid()} {self.attempt}")
-        deadline = time.monotonic() + params.seconds
+        seconds = params.seconds
+        if self.attempt > 1 and params.seconds_on_retry is not None:
+            seconds = params.seconds_on_retry
+        deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             time.sleep(0.02)
         append_line(params.ledger, f"end {params.tag} {os.getpid()} {self.attempt}")

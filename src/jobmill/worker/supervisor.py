@@ -17,7 +17,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from types import FrameType
 
 from jobmill.worker.signals import STOP_SIGNALS
@@ -42,8 +42,11 @@ class Child:
     started: float = 0.0
     restart_at: float = 0.0
     delay: float = RESTART_DELAY
-    exit_codes: list[int] = field(default_factory=list)
-    done: bool = False
+    final_code: int | None = None
+
+    @property
+    def done(self) -> bool:
+        return self.final_code is not None
 
 
 class Supervisor:
@@ -96,7 +99,7 @@ class Supervisor:
         finally:
             for signum, handler in previous.items():
                 signal.signal(signum, handler)
-        clean = all(code == 0 for child in self.children for code in child.exit_codes[-1:])
+        clean = all(child.final_code == 0 for child in self.children)
         return 0 if clean and self.signals_received < 2 else 1
 
     @property
@@ -113,17 +116,20 @@ class Supervisor:
             return
         if child.process is None:
             if self.signals_received:
-                child.done = True
+                child.final_code = 0  # waiting for a restart: nothing left to stop
             elif time.monotonic() >= child.restart_at:
                 self._spawn(child)
             return
         code = child.process.poll()
         if code is None:
             return
-        child.exit_codes.append(code)
         child.process = None
-        if self.signals_received or (self.burst and code == 0):
-            child.done = True
+        if self.signals_received:
+            # A child still starting up dies of the forwarded signal: it held no job.
+            child.final_code = 0 if code in (0, *(-signum for signum in STOP_SIGNALS)) else code
+            return
+        if self.burst and code == 0:
+            child.final_code = code
             return
         self._schedule_restart(child, code)
 

@@ -10,8 +10,8 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from jobmill import registry
 from jobmill.clock import utcnow
@@ -21,7 +21,7 @@ from jobmill.runtime import get_settings, get_store
 from jobmill.store import Store
 from jobmill.worker.attempts import Attempts
 from jobmill.worker.cron import run_cron_scheduler
-from jobmill.worker.errors import ErrorStreak
+from jobmill.worker.errors import ErrorStreak, is_transient
 from jobmill.worker.heartbeat import STALE_WORKER_AFTER, Heartbeat
 from jobmill.worker.loop import ClaimLoop
 from jobmill.worker.signals import StopSignals
@@ -32,6 +32,8 @@ logger = logging.getLogger("jobmill.worker")
 # On a second signal, how long releasing the running jobs may delay the exit.
 ABORT_RELEASE_SECONDS = 2.0
 ABORT_EXIT_CODE = 1
+
+T = TypeVar("T")
 
 
 def new_worker_id() -> str:
@@ -92,12 +94,23 @@ class Worker:
 
     async def arun(self) -> None:
         """Run on the current event loop until stopped."""
-        store = self._store or get_store()
         job_classes = self._load_jobs()
         self._loop = asyncio.get_running_loop()
         self._stopping = asyncio.Event()
         if self._stop_requested.is_set():
             self._stopping.set()
+        signals = StopSignals(self.stop, self._abort)
+        if self.handle_signals:
+            signals.install(self._loop)
+        try:
+            store = await self._open_store()
+            if store is not None:
+                await self._serve(store, job_classes)
+        finally:
+            signals.remove()
+
+    async def _serve(self, store: Store, job_classes: dict[str, type[Job[Any, Any]]]) -> None:
+        assert self._loop is not None and self._stopping is not None
         attempts = Attempts()
         self._waker = waker = Waker(store, self.queues)
         self._claims = claims = ClaimLoop(
@@ -121,12 +134,9 @@ class Worker:
             register=lambda: self._register(store),
             on_rescued=waker.wake,
         )
-        signals = StopSignals(self.stop, self._abort)
         waker.start(self._loop)
-        await self._register_until_done(store)
+        await self._retry_until_stopped("registering the worker", self._register, store)
         heartbeat.start()
-        if self.handle_signals:
-            signals.install(self._loop)
         cron = self._start_cron(store)
         logger.info(
             "worker %s started: queues %s, concurrency %d, %d jobs known",
@@ -141,7 +151,6 @@ class Worker:
             graceful = True
         finally:
             await claims.wind_down(self.grace_period if graceful else 0.0)
-            signals.remove()
             self._stopping.set()
             if cron is not None:
                 await _finish(cron)
@@ -192,18 +201,30 @@ class Worker:
         )
         store.prune_workers(now - STALE_WORKER_AFTER)
 
-    async def _register_until_done(self, store: Store) -> None:
+    async def _open_store(self) -> Store | None:
+        """The store, opened once the database answers (None if stopped first)."""
+        if self._store is not None:
+            return self._store
+        return await self._retry_until_stopped("opening the database", get_store)
+
+    async def _retry_until_stopped(
+        self, duty: str, action: Callable[..., T], *args: Any
+    ) -> T | None:
+        """``action(*args)`` in a thread, retried through database errors."""
         assert self._stopping is not None
-        streak = ErrorStreak("registering the worker", logger)
+        streak = ErrorStreak(duty, logger)
         while not self._stopping.is_set():
             try:
-                await asyncio.to_thread(self._register, store)
+                result = await asyncio.to_thread(action, *args)
             except Exception as exc:
+                if not is_transient(exc):
+                    raise
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._stopping.wait(), streak.failed(exc))
             else:
                 streak.succeeded()
-                return
+                return result
+        return None
 
     def _unregister(self, store: Store) -> None:
         try:

@@ -1,0 +1,397 @@
+"""Fault tests with real ``jobmill worker`` processes over one SQLite file.
+
+Exactly-once is proved by side effects: every execution appends a line to a
+ledger file. Deadlines are generous (the machine may be busy); nothing here
+asserts a duration.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+import jobmill
+from jobmill import JobStatus
+from jobmill.store import JobFilter, Store
+from worker_jobs import (
+    WorkerExitJob,
+    WorkerFlakyJob,
+    WorkerRecordJob,
+    WorkerSlowJob,
+    read_lines,
+    wait_until,
+)
+
+pytestmark = pytest.mark.slow
+
+TESTS = Path(__file__).resolve().parent
+DEADLINE = 60.0
+
+
+@dataclass
+class WorkerProcess:
+    popen: subprocess.Popen[bytes]
+    log: Path
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def output(self) -> str:
+        return self.log.read_text()
+
+    def signal(self, signum: int) -> None:
+        self.popen.send_signal(signum)
+
+    def wait(self, timeout: float = DEADLINE) -> int:
+        return self.popen.wait(timeout)
+
+
+class Workers:
+    """Starts worker processes on one database and cleans up after them."""
+
+    def __init__(self, url: str, directory: Path) -> None:
+        self.url = url
+        self.directory = directory
+        self.started: list[WorkerProcess] = []
+
+    def start(self, *args: str, env: dict[str, str] | None = None) -> WorkerProcess:
+        clean = {k: v for k, v in os.environ.items() if not k.startswith("JOBMILL_")}
+        environment = {
+            **clean,
+            "JOBMILL_DATABASE_URL": self.url,
+            "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+            **(env or {}),
+        }
+        command = [sys.executable, "-m", "jobmill", "worker", "--import", "worker_jobs"]
+        command += ["--no-scheduler", "--poll-interval", "0.1", *args]
+        log = self.directory / f"worker-{len(self.started)}.log"
+        with log.open("wb") as stderr:
+            popen = subprocess.Popen(
+                command, env=environment, cwd=self.directory, stderr=stderr, process_group=0
+            )
+        process = WorkerProcess(popen, log)
+        self.started.append(process)
+        return process
+
+    def cleanup(self) -> None:
+        for process in self.started:
+            if process.popen.poll() is None:
+                os.killpg(process.pid, signal.SIGCONT)
+                os.killpg(process.pid, signal.SIGKILL)
+                process.popen.wait(10)
+
+
+@pytest.fixture
+def workers(sqlite_configured: Store, sqlite_url: str, tmp_path: Path) -> Iterator[Workers]:
+    started = Workers(sqlite_url, tmp_path)
+    try:
+        yield started
+    finally:
+        started.cleanup()
+
+
+@pytest.fixture
+def ledger(tmp_path: Path) -> str:
+    return str(tmp_path / "ledger.txt")
+
+
+def live_workers(store: Store, count: int) -> list[int]:
+    """Wait until ``count`` worker processes have registered; returns their pids."""
+    return wait_until(
+        lambda: len(rows := store.list_workers()) >= count and [row.pid for row in rows],
+        timeout=DEADLINE,
+    )
+
+
+def count(store: Store, status: JobStatus) -> int:
+    return store.count_jobs(JobFilter(status=status))
+
+
+def started_by(ledger: str) -> int:
+    """The pid that wrote the first ``start`` line."""
+    line = wait_until(lambda: read_lines(ledger), timeout=DEADLINE)[0]
+    return int(line.split()[2])
+
+
+def test_several_processes_run_each_job_exactly_once(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"job-{n}"} for n in range(60)])
+    fleet = [workers.start("--concurrency", "2") for _ in range(3)]
+    live_workers(sqlite_configured, 3)
+
+    wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 60, timeout=DEADLINE)
+    for process in fleet:
+        process.signal(signal.SIGTERM)
+
+    assert [process.wait() for process in fleet] == [0, 0, 0]
+    executions = Counter(line.split()[0] for line in read_lines(ledger))
+    assert len(executions) == 60 and set(executions.values()) == {1}
+    assert sqlite_configured.list_workers() == []
+
+
+def test_a_sigkilled_workers_job_is_rescued_by_another(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    first = workers.start("--lock-timeout", "1")
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="rescued", seconds=600, seconds_on_retry=0.5)
+    assert started_by(ledger) == first.pid
+    second = workers.start("--lock-timeout", "1")
+    live_workers(sqlite_configured, 2)
+
+    first.signal(signal.SIGKILL)
+    wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
+
+    record = jobmill.get(job_id)
+    assert (record.attempts, record.result) == (2, {"pid": second.pid, "attempt": 2})
+    assert "lock_expired" in [event.kind for event in jobmill.history(job_id)]
+    second.signal(signal.SIGTERM)
+    assert second.wait() == 0
+
+
+def test_a_long_job_is_not_taken_from_a_live_worker(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    fleet = [workers.start("--lock-timeout", "1") for _ in range(2)]
+    live_workers(sqlite_configured, 2)
+
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="long", seconds=3.5)
+    wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
+
+    record = jobmill.get(job_id)
+    assert record.attempts == 1
+    assert [line.split()[0] for line in read_lines(ledger)] == ["start", "end"]
+    assert "lock_expired" not in [event.kind for event in jobmill.history(job_id)]
+    for process in fleet:
+        process.signal(signal.SIGTERM)
+    assert [process.wait() for process in fleet] == [0, 0]
+
+
+def test_sigterm_lets_the_running_job_finish_then_exits_0(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    process = workers.start()
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="finish", seconds=1.5)
+    started_by(ledger)
+
+    process.signal(signal.SIGTERM)
+
+    assert process.wait() == 0
+    record = jobmill.get(job_id)
+    assert (record.status, record.attempts) == ("completed", 1)
+    assert sqlite_configured.list_workers() == []
+
+
+def test_sigterm_releases_a_job_longer_than_the_grace_period(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    process = workers.start("--grace-period", "0.3")
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="released", seconds=120)
+    started_by(ledger)
+
+    process.signal(signal.SIGTERM)
+
+    assert process.wait() == 0
+    record = jobmill.get(job_id)
+    assert (record.status, record.attempts, record.worker_id) == ("pending", 0, None)
+    assert "released" in [event.kind for event in jobmill.history(job_id)]
+
+
+def test_a_second_signal_stops_at_once(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    process = workers.start("--grace-period", "600")
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="abort", seconds=600)
+    started_by(ledger)
+
+    process.signal(signal.SIGINT)
+    wait_until(lambda: "finishing running jobs" in process.output(), timeout=DEADLINE)
+    process.signal(signal.SIGINT)
+
+    assert process.wait() == 1
+    assert jobmill.get(job_id).status == "pending"
+
+
+def test_a_job_that_kills_its_process_ends_failed(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    supervisor = workers.start("--processes", "2", "--lock-timeout", "1")
+    job_id = WorkerExitJob.later(ledger=ledger)
+
+    wait_until(lambda: jobmill.get(job_id).status == "failed", timeout=DEADLINE)
+
+    record = jobmill.get(job_id)
+    assert record.attempts == 2
+    assert record.error is not None and "no attempts left" in record.error
+    killed = {line.split()[1] for line in read_lines(ledger)}
+    assert len(killed) == 2  # each attempt killed a different worker process
+    assert "restarting" in supervisor.output()
+    supervisor.signal(signal.SIGTERM)
+    assert supervisor.wait() == 0
+
+
+def test_supervisor_restarts_a_process_that_dies(
+    workers: Workers, sqlite_configured: Store
+) -> None:
+    supervisor = workers.start("--processes", "2")
+    pids = live_workers(sqlite_configured, 2)
+
+    os.kill(pids[0], signal.SIGKILL)
+    replaced = wait_until(
+        lambda: {row.pid for row in sqlite_configured.list_workers()} - set(pids),
+        timeout=DEADLINE,
+    )
+
+    supervisor.signal(signal.SIGTERM)
+    assert supervisor.wait() == 0
+    [new_pid] = replaced
+    # Every child stopped cleanly and removed its row; only the killed one's stays.
+    assert [row.pid for row in sqlite_configured.list_workers()] == [pids[0]]
+    assert new_pid != pids[1]
+
+
+def test_a_flaky_job_succeeds_on_its_third_attempt(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    process = workers.start()
+    job_id = WorkerFlakyJob.later(ledger=ledger)
+
+    wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
+
+    assert jobmill.get(job_id).attempts == 3
+    assert read_lines(ledger) == ["attempt 1", "attempt 2", "attempt 3"]
+    process.signal(signal.SIGTERM)
+    assert process.wait() == 0
+
+
+def test_priority_order_and_queues_in_burst_mode(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    for tag, priority in [("p1", 1), ("p9", 9), ("p0", 0), ("p5", 5)]:
+        WorkerRecordJob.set(queue="mail", priority=priority).later(ledger=ledger, tag=tag)
+    other = WorkerRecordJob.set(queue="sms", priority=100).later(ledger=ledger, tag="sms")
+
+    process = workers.start("--queues", "mail", "--concurrency", "1", "--burst")
+
+    assert process.wait() == 0
+    assert [line.split()[0] for line in read_lines(ledger)] == ["p9", "p5", "p1", "p0"]
+    assert jobmill.get(other).status == "pending"
+
+
+def test_a_chain_with_a_failing_link(
+    workers: Workers, sqlite_configured: Store, ledger: str
+) -> None:
+    ids = jobmill.chain(
+        WorkerRecordJob.step(ledger=ledger, tag="first"),
+        WorkerRecordJob.step(ledger=ledger, tag="second", fail=True),
+        WorkerRecordJob.step(ledger=ledger, tag="third"),
+        WorkerRecordJob.step(ledger=ledger, tag="fourth"),
+    )
+
+    process = workers.start("--concurrency", "4", "--burst")
+
+    assert process.wait() == 0
+    statuses = [jobmill.get(job_id).status for job_id in ids]
+    assert statuses == ["completed", "failed", "cancelled", "cancelled"]
+    assert jobmill.get(ids[2]).error == f"dependency {ids[1]} ended failed"
+    assert jobmill.get(ids[3]).error == f"dependency {ids[2]} ended cancelled"
+    assert [line.split()[0] for line in read_lines(ledger)] == ["first", "second"]
+
+
+def hold_write_lock(database: Path, stop: threading.Event, held: float, free: float) -> None:
+    """Another writer that keeps taking SQLite's write lock."""
+    connection = sqlite3.connect(database, isolation_level=None, timeout=30)
+    try:
+        while not stop.is_set():
+            connection.execute("BEGIN IMMEDIATE")
+            time.sleep(held)
+            connection.execute("COMMIT")
+            time.sleep(free)
+    finally:
+        connection.close()
+
+
+def test_database_is_locked_loses_and_duplicates_nothing(
+    workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
+) -> None:
+    WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"job-{n}"} for n in range(30)])
+    stop = threading.Event()
+    intruder = threading.Thread(
+        target=hold_write_lock, args=(Path(sqlite_url.removeprefix("sqlite:///")), stop, 0.1, 0.15)
+    )
+    intruder.start()
+    try:
+        # A 20 ms busy timeout turns the contention into "database is locked" errors.
+        env = {"WORKER_TEST_BUSY_TIMEOUT_MS": "20"}
+        fleet = [workers.start("--concurrency", "3", env=env) for _ in range(3)]
+        live_workers(sqlite_configured, 3)
+        wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 30, timeout=DEADLINE)
+    finally:
+        stop.set()
+        intruder.join()
+    for process in fleet:
+        process.signal(signal.SIGTERM)
+
+    assert [process.wait() for process in fleet] == [0, 0, 0]
+    executions = Counter(line.split()[0] for line in read_lines(ledger))
+    assert len(executions) == 30 and set(executions.values()) == {1}
+    assert any("database is locked" in process.output() for process in fleet)
+
+
+def freeze_outside_a_write(process: WorkerProcess, database: Path) -> None:
+    """SIGSTOP ``process`` at a moment it holds no SQLite write lock (a frozen
+    writer would stall every other process, which is not what is tested)."""
+    probe = sqlite3.connect(database, isolation_level=None, timeout=0.2)
+    try:
+        while True:
+            process.signal(signal.SIGSTOP)
+            try:
+                probe.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError:
+                process.signal(signal.SIGCONT)
+                time.sleep(0.05)
+                continue
+            probe.execute("COMMIT")
+            return
+    finally:
+        probe.close()
+
+
+def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
+    workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
+) -> None:
+    fleet = {}
+    for _ in range(2):
+        process = workers.start("--lock-timeout", "1", "--concurrency", "1")
+        fleet[process.pid] = process
+    live_workers(sqlite_configured, 2)
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="fenced", seconds=2)
+    paused = fleet[started_by(ledger)]
+    [other] = [process for pid, process in fleet.items() if pid != paused.pid]
+
+    freeze_outside_a_write(paused, Path(sqlite_url.removeprefix("sqlite:///")))
+    wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
+    paused.signal(signal.SIGCONT)
+    wait_until(lambda: "late result" in paused.output(), timeout=DEADLINE)
+
+    record = jobmill.get(job_id)
+    assert (record.attempts, record.result) == (2, {"pid": other.pid, "attempt": 2})
+    kinds = [event.kind for event in jobmill.history(job_id)]
+    assert kinds.count("completed") == 1 and "lock_expired" in kinds
+    # The paused attempt did run to its end, but only the newer one is on record.
+    assert f"end fenced {paused.pid} 1" in read_lines(ledger)
+    for process in fleet.values():
+        process.signal(signal.SIGTERM)
+    assert [process.wait() for process in fleet.values()] == [0, 0]
