@@ -220,3 +220,10 @@ def test_an_unreachable_database_is_reported_with_exit_1() -> None:
     assert result.exit_code == 1
     assert "error: database error: connection failed" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_workers_json_times_are_iso_8601(configured: Store) -> None:
+    configured.register_worker("cli-iso", "host", 1, None, 1)
+    [worker] = json.loads(cli("workers", "--json").stdout)
+    assert datetime.fromisoformat(worker["heartbeat_at"]).tzinfo is not None
+    assert "T" in worker["started_at"]

@@ -7,7 +7,7 @@ source (``cli:user@host``) into the job's history.
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -100,7 +100,7 @@ def run(
     run_job(find_job(job), RunRequest(param or [], later, queue, priority, delay, as_json))
 
 
-def find_job(name: str) -> type[Job[object, object]]:
+def find_job(name: str) -> type[Job[Any, Any]]:
     """The job registered as ``name``, or whose ``cli_name`` is ``name``."""
     try:
         return registry.lookup(name)

@@ -84,9 +84,13 @@ def make_table(console: Console, *columns: str) -> Table:
 
 
 def print_json(value: Any) -> None:
-    """Plain JSON on stdout (for ``--json``), never coloured."""
-    sys.stdout.write(json.dumps(value, indent=2, default=str) + "\n")
+    """Plain JSON on stdout (for ``--json``), never coloured; times in ISO 8601."""
+    sys.stdout.write(json.dumps(value, indent=2, default=_json_default) + "\n")
     sys.stdout.flush()
+
+
+def _json_default(value: Any) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
 def styled_status(status: str) -> str:
