@@ -135,12 +135,13 @@ def test_a_tick_fires_once_however_many_passes_see_it(configured: Store) -> None
 
 def test_a_stale_firing_writes_nothing(configured: Store) -> None:
     entry_id = insert_entry(configured, next_run_at=NOON)
-    definition = jobmill.cron.CronDefinition.of_entry(configured.get_cron_job(entry_id))
+    [due] = configured.due_cron_jobs(NOON)
+    definition = jobmill.cron.CronDefinition.of_entry(due.entry)
 
     def firing() -> CronFiring:
         return CronFiring(
             cron_job_id=entry_id,
-            seen=NOON,
+            seen=due.stored_next_run_at,
             next_run_at=NOON + timedelta(hours=1),
             new_jobs=[definition.build_job(entry_id, NOON)],
             missed_ticks=0,
@@ -151,6 +152,19 @@ def test_a_stale_firing_writes_nothing(configured: Store) -> None:
     assert configured.fire_cron_job(firing()) is True
     assert configured.fire_cron_job(firing()) is False
     assert len(jobs_of(configured, entry_id)) == 1
+
+
+def test_a_next_run_written_by_hand_fires_once(configured: Store) -> None:
+    entry_id = insert_entry(configured)
+    with configured.engine.begin() as conn:
+        conn.execute(
+            text("UPDATE cron_jobs SET next_run_at = '2026-01-01 12:00:00+00:00' WHERE id = :id"),
+            {"id": entry_id},
+        )
+    sched = scheduler(configured)
+    assert len(sched.tick(NOON + timedelta(seconds=1))) == 1
+    assert sched.tick(NOON + timedelta(seconds=2)) == []
+    assert configured.get_cron_job(entry_id).next_run_at == NOON + timedelta(hours=1)
 
 
 def test_concurrent_schedulers_in_threads_enqueue_one_job_per_tick(configured: Store) -> None:

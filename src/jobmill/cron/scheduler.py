@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import logging
 from datetime import datetime, timedelta
+from typing import Any
 
 from jobmill import registry
 from jobmill.clock import utcnow
@@ -21,7 +22,7 @@ from jobmill.cron.schedule import MISFIRE_GRACE, DuePlan, plan_due
 from jobmill.errors import CronError, InvalidParams, UnknownJob
 from jobmill.keeper import caller_worker_id
 from jobmill.store import Store
-from jobmill.store.cron import CronFiring, CronJob
+from jobmill.store.cron import CronFiring, CronJob, DueCronJob
 
 logger = logging.getLogger("jobmill.cron")
 
@@ -96,13 +97,13 @@ class Scheduler:
             enqueued.extend(self._fire(entry, now))
         return enqueued
 
-    def _fire(self, entry: CronJob, now: datetime) -> list[str]:
+    def _fire(self, due: DueCronJob, now: datetime) -> list[str]:
+        entry = due.entry
         try:
             definition = CronDefinition.of_entry(entry)
             if entry.next_run_at is None:
                 # A row inserted without next_run_at (raw SQL) starts at its next tick.
-                next_run_at = definition.schedule.next_after(now)
-                self.store.set_cron_next_run(entry.id, next_run_at, now=now)
+                self.store.set_first_cron_run(entry.id, definition.schedule.next_after(now), now)
                 return []
             plan = plan_due(
                 definition.schedule,
@@ -112,7 +113,7 @@ class Scheduler:
                 definition.backfill_limit,
                 self.grace,
             )
-            firing = self._firing(entry, entry.next_run_at, definition, plan, now)
+            firing = self._firing(entry, due.stored_next_run_at, definition, plan, now)
         except BAD_ENTRY_ERRORS as exc:
             self._disable(entry, exc, now)
             return []
@@ -124,7 +125,7 @@ class Scheduler:
     def _firing(
         self,
         entry: CronJob,
-        seen: datetime,
+        seen: Any,
         definition: CronDefinition,
         plan: DuePlan,
         now: datetime,

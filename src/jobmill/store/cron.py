@@ -14,7 +14,17 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Connection, Row, Select, delete, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    Select,
+    Text,
+    delete,
+    select,
+    type_coerce,
+    update,
+)
 
 from jobmill.clock import utcnow
 from jobmill.errors import CronError, JobmillError
@@ -108,20 +118,37 @@ class NewCronJob:
 
 
 @dataclass(frozen=True)
+class DueCronJob:
+    """A due entry and its ``next_run_at`` exactly as stored, to guard its firing.
+
+    The stored value, not the parsed time, is compared: a time written by hand
+    in another format (``2026-01-01 00:00:00`` on SQLite) still matches itself.
+    """
+
+    entry: CronJob
+    stored_next_run_at: Any
+
+
+@dataclass(frozen=True)
 class CronFiring:
     """What firing one due entry writes: its jobs, its next tick, the missed count.
 
-    ``seen`` is the ``next_run_at`` the scheduler read; the write happens only
-    if the row still holds it. ``note`` goes into each job's history.
+    ``seen`` is the ``stored_next_run_at`` the scheduler read; the write
+    happens only if the row still holds it. ``note`` goes into each job's history.
     """
 
     cron_job_id: int
-    seen: datetime
+    seen: Any
     next_run_at: datetime
     new_jobs: Sequence[NewJob]
     missed_ticks: int
     source: str
     note: str
+
+
+def _stored_next_run_at() -> ColumnElement[str]:
+    """``next_run_at`` without the type's conversion: SQLite's text, PostgreSQL's timestamptz."""
+    return type_coerce(cron_jobs.c.next_run_at, Text)
 
 
 def _entries() -> Select[Any]:
@@ -166,30 +193,32 @@ class CronOps(EnqueueOps):
         with self.read() as conn:
             return [_entry(row) for row in conn.execute(stmt)]
 
-    def due_cron_jobs(self, now: datetime) -> list[CronJob]:
+    def due_cron_jobs(self, now: datetime) -> list[DueCronJob]:
         """Enabled entries whose tick has come, or whose ``next_run_at`` is not set yet."""
-        stmt = _entries().where(
-            cron_jobs.c.enabled.is_(True),
-            cron_jobs.c.next_run_at.is_(None) | (cron_jobs.c.next_run_at <= now),
+        stmt = (
+            _entries()
+            .add_columns(_stored_next_run_at().label("stored_next_run_at"))
+            .where(
+                cron_jobs.c.enabled.is_(True),
+                cron_jobs.c.next_run_at.is_(None) | (cron_jobs.c.next_run_at <= now),
+            )
+            .order_by(cron_jobs.c.id)
         )
         with self.read() as conn:
-            return [_entry(row) for row in conn.execute(stmt.order_by(cron_jobs.c.id))]
+            return [DueCronJob(_entry(row), row.stored_next_run_at) for row in conn.execute(stmt)]
 
-    def set_cron_next_run(
-        self,
-        cron_job_id: int,
-        next_run_at: datetime,
-        seen: datetime | None = None,
-        now: datetime | None = None,
+    def set_first_cron_run(
+        self, cron_job_id: int, next_run_at: datetime, now: datetime | None = None
     ) -> bool:
-        """Set ``next_run_at`` if it still is ``seen`` (None: not set yet); False otherwise."""
-        seen_clause = (
-            cron_jobs.c.next_run_at.is_(None) if seen is None else cron_jobs.c.next_run_at == seen
-        )
+        """Set ``next_run_at`` of an enabled entry that has none yet; False if it has one."""
         with self.write() as conn:
             changed = conn.execute(
                 update(cron_jobs)
-                .where(cron_jobs.c.id == cron_job_id, cron_jobs.c.enabled.is_(True), seen_clause)
+                .where(
+                    cron_jobs.c.id == cron_job_id,
+                    cron_jobs.c.enabled.is_(True),
+                    cron_jobs.c.next_run_at.is_(None),
+                )
                 .values(next_run_at=next_run_at, updated_at=now or utcnow())
             ).rowcount
         return bool(changed)
@@ -212,7 +241,7 @@ class CronOps(EnqueueOps):
                 .where(
                     cron_jobs.c.id == firing.cron_job_id,
                     cron_jobs.c.enabled.is_(True),
-                    cron_jobs.c.next_run_at == firing.seen,
+                    _stored_next_run_at() == firing.seen,
                 )
                 .values(**values)
             ).rowcount
