@@ -165,6 +165,20 @@ def test_polling_stops_when_the_job_is_gone(client: TestClient) -> None:
         assert response.text == ""
 
 
+def test_jobs_list_refreshes_itself_only_while_it_shows_a_running_job(
+    client: TestClient, configured: Store
+) -> None:
+    waiting = DashboardEchoJob.later(text="waiting")
+    assert "hx-trigger" not in client.get("/jobs").text.split('id="job-results"', 1)[1][:20]
+    running_job(configured, 10, "begun")
+    page = client.get("/jobs", params={"queue": "dash-running"}).text
+    assert (
+        '<div id="job-results" hx-get="/jobs?queue=dash-running&amp;page=1" '
+        'hx-trigger="every 2s"' in page
+    )
+    assert waiting not in page
+
+
 def test_progress_cell_polls_only_while_running(client: TestClient, configured: Store) -> None:
     running = running_job(configured, 10, "begun")
     cell = client.get(f"/jobs/{running}/progress").text

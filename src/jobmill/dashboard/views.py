@@ -72,6 +72,7 @@ def jobs_page(request: Request) -> Response:
     page_number = parse_page(request.query_params.get("page"))
     rows = get_store().list_jobs(filter_, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
     context = {**_paged(rows, page_number), "form": form, "statuses": list(JobStatus)}
+    context["refresh"] = any(job.status is JobStatus.RUNNING for job in context["jobs"])
     if _wants_partial(request, "job-results"):
         return render(request, "partials/job_results.html", context)
     return render(request, "jobs.html", context)
@@ -118,7 +119,7 @@ def job_progress_cell(request: Request) -> Response:
     record = _polled_job(request)
     if record is None:
         return Response(status_code=STOP_POLLING)
-    return render(request, "partials/progress_cell.html", {"job": record})
+    return render(request, "partials/progress_cell.html", {"job": record, "poll": True})
 
 
 def failed_page(request: Request) -> Response:
