@@ -266,3 +266,36 @@ def test_workers_ride_out_a_server_restart(
         log = fleet.log(index)
         assert log.count("LISTEN connection failed") == 1, log
         assert log.count("LISTEN connection re-established") == 1, log
+
+
+def listening_sessions(application_name: str) -> int:
+    engine = create_engine(PG_URL)
+    with engine.connect() as conn:
+        count = conn.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE application_name = :name AND query = 'LISTEN \"jobmill_jobs\"'"
+            ),
+            {"name": application_name},
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+def test_an_idle_worker_is_woken_by_notify(
+    pg_schema_url: str, start_workers: Callable[..., Fleet]
+) -> None:
+    name = f"pgw_{uuid.uuid4().hex[:8]}"
+    store = prepare(pg_schema_url, 0)
+    try:
+        # Polling once a minute: only the notification can start the job in time.
+        fleet = start_workers(
+            f"{pg_schema_url}&application_name={name}", 1, "--poll-interval", "60"
+        )
+        wait_until(lambda: listening_sessions(name) == 1, 30, "the worker's LISTEN session")
+        PgRecordJob.later(n=7)
+        wait_until(completed(store, 1), 30, "the job to run well before the next poll")
+        assert fleet.stop() == [0]
+    finally:
+        runtime.reset()
+    assert execution_counts(pg_schema_url) == {7: 1}
