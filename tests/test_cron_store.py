@@ -259,6 +259,14 @@ def test_enabling_does_not_fire_ticks_missed_while_disabled(configured: Store) -
     assert jobs_of(configured, entry.id) == []
 
 
+def test_enabling_an_enabled_entry_keeps_its_schedule(configured: Store) -> None:
+    entry = jobmill.cron.add_cron_job(
+        name="running", job=CronReportJob, expression="0 * * * *", now=NOON
+    )
+    again = jobmill.cron.enable_cron_job("running", now=NOON + timedelta(hours=3))
+    assert again.next_run_at == entry.next_run_at == NOON + timedelta(hours=1)
+
+
 @pytest.mark.parametrize(
     ("values", "error"),
     [

@@ -63,11 +63,14 @@ def enable_cron_job(
     """Enable an entry from its next tick on; ticks missed while disabled never fire.
 
     The entry is checked first, as ``add`` would (``CronError``, ``UnknownJob``...).
+    An entry already enabled is left as it is.
     """
     now = now or utcnow()
     store = get_store()
     entry = store.get_cron_job(name_or_id)
     definition = CronDefinition.of_entry(entry)
+    if entry.enabled and entry.next_run_at is not None:
+        return entry  # already enabled: its schedule (and any misfire) stands
     entry = store.enable_cron_job(entry.id, definition.schedule.next_after(now), now)
     _log("enabled", entry, source)
     return entry

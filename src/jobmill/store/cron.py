@@ -295,7 +295,8 @@ class CronOps(EnqueueOps):
     def upsert_cron_jobs(
         self, entries: Sequence[NewCronJob], now: datetime | None = None
     ) -> list[CronJob]:
-        """Store entries declared in code, by name, in one transaction.
+        """Store entries declared in code, by name, in one transaction; returns them
+        in name order.
 
         A new name is inserted. An existing entry takes the declared definition;
         its next tick is recomputed when the expression or time zone changed.
@@ -303,8 +304,10 @@ class CronOps(EnqueueOps):
         scheduler disabled for an error (``last_error``) is enabled again.
         """
         now = now or utcnow()
+        # One order everywhere, so schedulers starting together cannot deadlock.
+        ordered = sorted(entries, key=lambda entry: entry.name or "")
         with self.write() as conn:
-            return [self._upsert_entry(conn, entry, now) for entry in entries]
+            return [self._upsert_entry(conn, entry, now) for entry in ordered]
 
     # helpers -------------------------------------------------------------
 
