@@ -295,6 +295,13 @@ def test_run_with_bad_delay_exits_2(configured: Store) -> None:
     assert configured.count_jobs() == 0
 
 
+def test_run_with_an_empty_queue_exits_2(configured: Store) -> None:
+    result = cli("run", "CliGreetJob", "-p", "name=x", "--queue", " ", "--later")
+    assert result.exit_code == 2
+    assert "queue must be a non-empty string" in result.stderr
+    assert configured.count_jobs() == 0
+
+
 def test_run_unknown_job_exits_2_listing_registered_names() -> None:
     result = cli("run", "NoSuchJob")
     assert result.exit_code == 2

@@ -73,7 +73,10 @@ def run_job(job_class: type[Job[Any, Any]], request: RunRequest) -> None:
     """
     params = parse_params(request.params)
     delay = _delay_seconds(request.delay)
-    dispatch = job_class.set(queue=request.queue, priority=request.priority, delay=delay)
+    try:
+        dispatch = job_class.set(queue=request.queue, priority=request.priority, delay=delay)
+    except ValueError as exc:  # e.g. an empty --queue
+        raise CommandError(str(exc), USAGE) from None
     if request.later or delay is not None:
         _enqueue(job_class, dispatch.later(params), request.as_json)
         return
