@@ -74,6 +74,11 @@ def _start_listener(store: Store, callback: Any) -> Any:
             raise
         logger.debug("no LISTEN support available; polling only")
         return None
-    listener = PostgresListener(store.engine.url)
-    listener.start(callback)
+    try:
+        listener = PostgresListener(store.engine.url)
+        listener.start(callback)
+    except Exception:
+        # Wake-ups are an optimisation: a worker that cannot listen still polls.
+        logger.exception("could not start listening for enqueues; polling only")
+        return None
     return listener
