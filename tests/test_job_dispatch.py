@@ -26,7 +26,7 @@ from foundation_jobs import (
     UnserialisableJob,
     build_report,
 )
-from jobmill import InvalidParams, JobFailed, JobStateError, JobStatus
+from jobmill import InvalidParams, Job, JobFailed, JobStateError, JobStatus
 from jobmill.store import Store
 
 
@@ -253,3 +253,16 @@ def test_timeouts_end_the_attempt(configured: Store) -> None:
     with pytest.raises(JobFailed) as sync_timeout:
         SyncTimeoutJob.now()
     assert sync_timeout.value.metadata.error == "JobTimeout"
+
+
+class InterruptedJob(Job[None, None]):
+    def perform(self, params: None) -> None:
+        raise KeyboardInterrupt
+
+
+def test_interrupted_now_ends_cancelled_not_running(configured: Store) -> None:
+    with pytest.raises(KeyboardInterrupt):
+        InterruptedJob.now()
+    [record] = configured.list_jobs()
+    assert record.status is JobStatus.CANCELLED
+    assert record.error == "KeyboardInterrupt"

@@ -74,6 +74,12 @@ class Runner:
             exception: BaseException | None = None
         except Exception as exc:
             exception, stored = exc, None
+        except BaseException as exc:
+            # Interrupted in the caller (Ctrl-C, SystemExit): end the attempt
+            # cancelled rather than leave it running until its lock expires.
+            context.request_cancel()
+            self._settle(job, context, None, None, exc, allow_retry=False)
+            raise
         return self._settle(job, context, data, stored, exception, allow_retry)
 
     def _settle(
