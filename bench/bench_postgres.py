@@ -23,6 +23,7 @@ from sqlalchemy import text
 from jobmill import Job, JobStatus
 from jobmill.clock import utcnow
 from jobmill.store import Lock, Outcome, Store
+from jobmill.store.dialects import NOTIFY_CHANNEL_SQL
 from jobmill.store.listen import PostgresListener
 
 from .databases import fresh_database
@@ -150,7 +151,7 @@ def notify_round_trip(url: str, count: int = 200) -> list[float]:
             arrived.clear()
             start = time.perf_counter()
             with engine.begin() as conn:
-                conn.execute(text("SELECT pg_notify('jobmill_jobs', 'bench-latency')"))
+                conn.execute(text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, 'bench-latency')"))
             arrived.wait(5)
             rounds.append(time.perf_counter() - start)
     finally:

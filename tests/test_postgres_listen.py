@@ -7,11 +7,14 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from conftest import PG_URL
+from jobmill.store import Store
+from jobmill.store.dialects import NOTIFY_CHANNEL_SQL
 from jobmill.store.listen import PostgresListener, connect_kwargs
 
 
@@ -36,11 +39,23 @@ def unique(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:10]}"
 
 
-def notify(payload: str) -> None:
-    engine = create_engine(PG_URL)
+def notify(url: str, payload: str) -> None:
+    """Send ``payload`` on the channel of the schema ``url`` works in."""
+    engine = create_engine(url)
     with engine.begin() as conn:
-        conn.execute(text("SELECT pg_notify('jobmill_jobs', :p)"), {"p": payload})
+        conn.execute(text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, :p)"), {"p": payload})
     engine.dispose()
+
+
+def create_tables(url: str) -> str:
+    Store.from_url(url, pool_size=1).dispose()
+    return url
+
+
+@pytest.fixture
+def jobs_url(pg_schema_url: str) -> str:
+    """A fresh schema with jobmill's tables (the channel is named for it)."""
+    return create_tables(pg_schema_url)
 
 
 def terminate(application_name: str) -> int:
@@ -61,10 +76,10 @@ def terminate(application_name: str) -> int:
 
 
 @pytest.fixture
-def start_listener(pg_schema_url: str) -> Iterator[Callable[..., tuple[PostgresListener, Inbox]]]:
+def start_listener(jobs_url: str) -> Iterator[Callable[..., tuple[PostgresListener, Inbox]]]:
     started: list[PostgresListener] = []
 
-    def start(url: str = pg_schema_url, **options: float) -> tuple[PostgresListener, Inbox]:
+    def start(url: str = jobs_url, **options: float) -> tuple[PostgresListener, Inbox]:
         listener, inbox = PostgresListener(url, **options), Inbox()
         listener.start(inbox)
         started.append(listener)
@@ -75,12 +90,52 @@ def start_listener(pg_schema_url: str) -> Iterator[Callable[..., tuple[PostgresL
         listener.stop()
 
 
-def test_listener_calls_back_with_the_queue_name(start_listener: Callable[..., tuple]) -> None:
+def test_listener_calls_back_with_the_queue_name(
+    start_listener: Callable[..., tuple], jobs_url: str
+) -> None:
     listener, inbox = start_listener()
     assert listener.connected.wait(10)
     queue = unique("pglisten")
-    notify(queue)
+    notify(jobs_url, queue)
     assert inbox.wait_for(queue)
+
+
+@contextmanager
+def another_schema(name: str) -> Iterator[str]:
+    """A second schema with jobmill's tables; yields its URL."""
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{name}"'))
+    try:
+        yield create_tables(f"{PG_URL}?options=-csearch_path%3D{name}")
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+        admin.dispose()
+
+
+def test_schemas_sharing_a_database_do_not_wake_each_other(
+    start_listener: Callable[..., tuple], jobs_url: str
+) -> None:
+    _, inbox = start_listener()
+    with another_schema(unique("t_other")) as other_url:
+        other_queue, own_queue = unique("pglisten_other"), unique("pglisten_own")
+        notify(other_url, other_queue)
+        notify(jobs_url, own_queue)
+        # Delivered in commit order: the later one arrived, the earlier never will.
+        assert inbox.wait_for(own_queue)
+        assert other_queue not in inbox.payloads
+
+
+def test_a_long_schema_name_gets_a_hashed_channel(start_listener: Callable[..., tuple]) -> None:
+    with another_schema(unique("t_long_" + "x" * 40)) as long_url:
+        listener, inbox = start_listener(long_url)
+        assert listener.connected.wait(10)
+        queue = unique("pglisten_long")
+        notify(long_url, queue)
+        assert inbox.wait_for(queue)
+    assert listener.channel.startswith("jobmill:")
+    assert len(listener.channel.encode()) <= 63
 
 
 def test_connect_kwargs_keep_url_options() -> None:
@@ -98,10 +153,10 @@ def test_connect_kwargs_keep_url_options() -> None:
     }
 
 
-def test_listener_sets_its_search_path_from_the_url(pg_schema_url: str) -> None:
-    schema = pg_schema_url.rsplit("%3D", 1)[1]
+def test_listener_sets_its_search_path_from_the_url(jobs_url: str) -> None:
+    schema = jobs_url.rsplit("%3D", 1)[1]
     name = unique("pglisten_sp")
-    listener = PostgresListener(f"{pg_schema_url}&application_name={name}")
+    listener = PostgresListener(f"{jobs_url}&application_name={name}")
     listener.start(Inbox())
     try:
         assert listener.connected.wait(10)
@@ -113,18 +168,19 @@ def test_listener_sets_its_search_path_from_the_url(pg_schema_url: str) -> None:
                 {"n": name},
             ).all()
         engine.dispose()
-        assert [row.query for row in rows] == ['LISTEN "jobmill_jobs"']
+        assert [row.query for row in rows] == [f'LISTEN "jobmill:{schema}"']
+        assert listener.channel == f"jobmill:{schema}"
         assert listener.connect_kwargs["options"] == f"-csearch_path={schema}"
     finally:
         listener.stop()
 
 
 def test_listener_reconnects_after_its_backend_is_terminated(
-    start_listener: Callable[..., tuple], pg_schema_url: str, caplog: pytest.LogCaptureFixture
+    start_listener: Callable[..., tuple], jobs_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="jobmill.listen")
     name = unique("pglisten_kill")
-    listener, inbox = start_listener(f"{pg_schema_url}&application_name={name}", backoff_min=0.05)
+    listener, inbox = start_listener(f"{jobs_url}&application_name={name}", backoff_min=0.05)
     assert listener.connected.wait(10)
     assert terminate(name) == 1
 
@@ -134,7 +190,7 @@ def test_listener_reconnects_after_its_backend_is_terminated(
     # keep sending until one arrives.
     while not inbox.wait_for(queue, timeout=0.2):
         assert time.monotonic() < deadline, "the listener never came back"
-        notify(queue)
+        notify(jobs_url, queue)
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert warnings[0].startswith("LISTEN connection failed")
@@ -159,7 +215,7 @@ def test_listener_logs_an_outage_once_however_many_retries(
 
 
 def test_a_failing_callback_does_not_stop_the_listener(
-    pg_schema_url: str, caplog: pytest.LogCaptureFixture
+    jobs_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     inbox = Inbox()
 
@@ -168,13 +224,13 @@ def test_a_failing_callback_does_not_stop_the_listener(
         if payload.startswith("pglisten_boom"):
             raise RuntimeError("callback bug")
 
-    listener = PostgresListener(pg_schema_url)
+    listener = PostgresListener(jobs_url)
     listener.start(callback)
     try:
         assert listener.connected.wait(10)
         first, second = unique("pglisten_boom"), unique("pglisten_fine")
-        notify(first)
-        notify(second)
+        notify(jobs_url, first)
+        notify(jobs_url, second)
         assert inbox.wait_for(second)
         assert inbox.payloads.index(first) < inbox.payloads.index(second)
         assert "wake-up callback failed" in caplog.text
@@ -182,9 +238,9 @@ def test_a_failing_callback_does_not_stop_the_listener(
         listener.stop()
 
 
-def test_stop_closes_the_connection(pg_schema_url: str) -> None:
+def test_stop_closes_the_connection(jobs_url: str) -> None:
     name = unique("pglisten_stop")
-    listener = PostgresListener(f"{pg_schema_url}&application_name={name}", wait_timeout=0.2)
+    listener = PostgresListener(f"{jobs_url}&application_name={name}", wait_timeout=0.2)
     listener.start(Inbox())
     assert listener.connected.wait(10)
     listener.stop()
@@ -192,8 +248,8 @@ def test_stop_closes_the_connection(pg_schema_url: str) -> None:
     assert terminate(name) == 0
 
 
-def test_a_listener_starts_once(pg_schema_url: str) -> None:
-    listener = PostgresListener(pg_schema_url)
+def test_a_listener_starts_once(jobs_url: str) -> None:
+    listener = PostgresListener(jobs_url)
     listener.start(Inbox())
     try:
         with pytest.raises(RuntimeError, match="already started"):

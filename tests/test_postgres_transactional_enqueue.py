@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from jobmill import Job, JobNotFound, JobStatus
 from jobmill.store import Store
 from jobmill.store.listen import PostgresListener
-from test_postgres_listen import Inbox, notify
+from test_postgres_listen import Inbox, create_tables, notify
 
 
 class PgTxEnqueueJob(Job[dict[str, int], int]):
@@ -78,7 +78,7 @@ def test_job_is_invisible_to_others_until_the_commit(configured: Store, app_engi
 
 @pytest.fixture
 def listening(pg_schema_url: str) -> Iterator[Inbox]:
-    inbox, listener = Inbox(), PostgresListener(pg_schema_url)
+    inbox, listener = Inbox(), PostgresListener(create_tables(pg_schema_url))
     listener.start(inbox)
     assert listener.connected.wait(10)
     yield inbox
@@ -97,7 +97,7 @@ def test_notify_arrives_only_after_commit(pg_schema_url: str, listening: Inbox) 
             PgTxEnqueueJob.set(connection=conn, queue=queue).later({"n": 1})
             # Notifications reach a listener in commit order: once a marker
             # committed later has arrived, an earlier one would have too.
-            notify(marker)
+            notify(pg_schema_url, marker)
             assert listening.wait_for(marker)
             assert queue not in listening.payloads
         assert listening.wait_for(queue)
@@ -117,7 +117,7 @@ def test_no_notify_after_rollback(pg_schema_url: str, listening: Inbox) -> None:
         with pytest.raises(Rollback), engine.begin() as conn:
             PgTxEnqueueJob.set(connection=conn, queue=queue).later({"n": 1})
             raise Rollback
-        notify(marker)
+        notify(pg_schema_url, marker)
         assert listening.wait_for(marker)
         assert queue not in listening.payloads
     finally:

@@ -274,7 +274,7 @@ def listening_sessions(application_name: str) -> int:
         count = conn.execute(
             text(
                 "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = :name AND query = 'LISTEN \"jobmill_jobs\"'"
+                " WHERE application_name = :name AND query LIKE 'LISTEN %'"
             ),
             {"name": application_name},
         ).scalar_one()

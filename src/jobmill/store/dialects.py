@@ -19,7 +19,16 @@ from sqlalchemy.sql.dml import Insert
 from jobmill.errors import ConfigurationError
 from jobmill.store.schema import jobs
 
-NOTIFY_CHANNEL = "jobmill_jobs"
+# The NOTIFY channel: one per schema holding the ``jobs`` table, so tenants
+# sharing a database (a schema each) do not wake each other's workers. It is
+# resolved by the server through the session's search_path, like every
+# unqualified table name jobmill uses. Channel names stop at 63 bytes: longer
+# ones are hashed.
+NOTIFY_CHANNEL_SQL = (
+    "(SELECT CASE WHEN octet_length(c) <= 63 THEN c ELSE 'jobmill:' || md5(c) END"
+    " FROM (SELECT 'jobmill:' || relnamespace::regnamespace::text AS c"
+    " FROM pg_class WHERE oid = 'jobs'::regclass) AS channel)"
+)
 READ_ONLY = "jobmill_read_only"
 
 # libpq options applied unless the URL sets them: the name shows jobmill's
@@ -139,8 +148,7 @@ class PostgresDialect(Dialect):
     def notify(self, connection: Connection, queues: set[str]) -> None:
         for queue in sorted(queues):
             connection.execute(
-                text("SELECT pg_notify(:channel, :queue)"),
-                {"channel": NOTIFY_CHANNEL, "queue": queue},
+                text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, :queue)"), {"queue": queue}
             )
 
 

@@ -1,7 +1,9 @@
 """PostgreSQL wake-ups: a thread that LISTENs for enqueues and calls back at once.
 
-The enqueueing transaction runs ``pg_notify('jobmill_jobs', queue)``; PostgreSQL
-delivers it when that transaction commits (never on rollback). The listener
+The enqueueing transaction runs ``pg_notify('jobmill:<schema>', queue)``;
+PostgreSQL delivers it when that transaction commits (never on rollback). The
+channel is named for the schema that holds the ``jobs`` table, as the URL's
+search_path resolves it, so schemas sharing a database stay apart. The listener
 holds one dedicated autocommit connection, outside the engine's pool, and
 re-establishes it with backoff when it is lost. Notifications sent while it is
 disconnected are lost, which is why workers keep polling as the safety net.
@@ -17,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.engine import URL, make_url
 
-from jobmill.store.dialects import NOTIFY_CHANNEL, POSTGRES_CONNECT_DEFAULTS, normalise_url
+from jobmill.store.dialects import NOTIFY_CHANNEL_SQL, POSTGRES_CONNECT_DEFAULTS, normalise_url
 
 logger = logging.getLogger("jobmill.listen")
 
@@ -52,13 +54,12 @@ class PostgresListener:
         self,
         url: str | URL,
         *,
-        channel: str = NOTIFY_CHANNEL,
         wait_timeout: float = 0.5,
         backoff_min: float = 0.1,
         backoff_max: float = 5.0,
     ) -> None:
         self.connect_kwargs = {**POSTGRES_CONNECT_DEFAULTS, **connect_kwargs(url)}
-        self.channel = channel
+        self.channel: str | None = None  # known once connected
         self.wait_timeout = wait_timeout
         self.backoff_min = backoff_min
         self.backoff_max = backoff_max
@@ -91,7 +92,7 @@ class PostgresListener:
         while not self._stopping.is_set():
             try:
                 with psycopg.connect(autocommit=True, **self.connect_kwargs) as conn:
-                    conn.execute(f'LISTEN "{self.channel}"')
+                    self._listen(conn)
                     self.connected.set()
                     if failures:
                         logger.warning(
@@ -111,6 +112,13 @@ class PostgresListener:
                 failures += 1
                 self._stopping.wait(self._backoff(failures))
         self.connected.clear()
+
+    def _listen(self, conn: Any) -> None:
+        from psycopg import sql
+
+        row = conn.execute(f"SELECT {NOTIFY_CHANNEL_SQL}").fetchone()
+        self.channel = str(row[0])
+        conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
 
     def _deliver(self, conn: Any) -> None:
         # notifies() ends when wait_timeout passes with nothing received, so
