@@ -11,12 +11,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import insert
 
 import jobmill
 from jobmill import JobStatus, registry
 from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
 from jobmill.store import NewJob, Store
+from jobmill.store.schema import cron_jobs
 from jobmill.worker import Worker
 from worker_jobs import (
     WorkerAsyncNoopJob,
@@ -37,7 +39,7 @@ from worker_jobs import (
 
 
 def burst(**options: Any) -> Worker:
-    worker = Worker(burst=True, scheduler=False, handle_signals=False, **options)
+    worker = Worker(burst=True, **{"scheduler": False, "handle_signals": False, **options})
     worker.run()
     return worker
 
@@ -421,3 +423,34 @@ def test_a_worker_without_jobs_refuses_to_start(
 
     with pytest.raises(jobmill.ConfigurationError, match="no jobs are registered"):
         burst()
+
+
+def add_due_cron_entry(store: Store, ledger: str) -> None:
+    with store.engine.begin() as conn:
+        conn.execute(
+            insert(cron_jobs).values(
+                name="worker-every-minute",
+                job_name="WorkerRecordJob",
+                cron_expression="* * * * *",
+                params={"ledger": ledger, "tag": "cron"},
+                next_run_at=utcnow() - timedelta(seconds=1),
+            )
+        )
+
+
+def test_the_cron_scheduler_runs_inside_the_worker(configured: Store, ledger: str) -> None:
+    add_due_cron_entry(configured, ledger)
+
+    with running_worker(scheduler=True):
+        wait_until(lambda: read_lines(ledger))
+
+    [fired] = configured.list_jobs()
+    assert (fired.cron_job_id, fired.status) == (1, JobStatus.COMPLETED)
+
+
+def test_no_scheduler_means_no_cron_jobs(configured: Store, ledger: str) -> None:
+    add_due_cron_entry(configured, ledger)
+
+    burst()
+
+    assert configured.list_jobs() == []

@@ -300,7 +300,8 @@ def test_a_chain_with_a_failing_link(
         WorkerRecordJob.step(ledger=ledger, tag="fourth"),
     )
 
-    process = workers.start("--concurrency", "4", "--burst")
+    # Two supervised processes in burst mode: each exits 0 when it finds nothing to do.
+    process = workers.start("--processes", "2", "--concurrency", "4", "--burst")
 
     assert process.wait() == 0
     statuses = [jobmill.get(job_id).status for job_id in ids]
