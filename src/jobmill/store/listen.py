@@ -45,9 +45,11 @@ class PostgresListener:
         ...
         listener.stop()
 
-    ``wait_timeout`` bounds how long ``stop()`` waits for the thread; backoff
-    between reconnection attempts doubles from ``backoff_min`` to ``backoff_max``.
-    An outage is logged once when it starts and once when it ends.
+    The thread checks for ``stop()`` every ``wait_timeout`` seconds. Backoff
+    between reconnection attempts doubles from ``backoff_min`` to ``backoff_max``
+    seconds; an outage is logged once when it starts and once when it ends.
+    ``channel`` (named for the schema of the ``jobs`` table) is known once
+    ``connected`` is set.
     """
 
     def __init__(
@@ -78,7 +80,7 @@ class PostgresListener:
         self._thread.start()
 
     def stop(self) -> None:
-        """Stop listening and wait for the thread (at most about ``wait_timeout``)."""
+        """Stop listening and wait for the thread (about ``wait_timeout`` at most)."""
         self._stopping.set()
         thread, self._thread = self._thread, None
         if thread is not None:
