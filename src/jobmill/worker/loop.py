@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -144,9 +145,9 @@ class ClaimLoop:
         if not self.attempts.remove(attempt):
             return  # released at shutdown
         self.processed += 1
+        record = attempt.record
         exc = None if future.cancelled() else future.exception()
         if exc is not None:
-            record = attempt.record
             logger.error(
                 "%s %s attempt %d: its outcome could not be recorded; it will run again",
                 record.job_name,
@@ -155,6 +156,16 @@ class ClaimLoop:
                 exc_info=exc,
             )
             self._needs_reconcile = True
+        elif not future.cancelled() and future.result().recorded:
+            status = future.result().outcome.status
+            logger.info(
+                "%s %s attempt %d: %s in %.3f s",
+                record.job_name,
+                record.id,
+                record.attempts,
+                "retry scheduled" if status == "pending" else status,
+                time.monotonic() - attempt.started,
+            )
         self.waker.wake()
 
     # stopping -------------------------------------------------------------
