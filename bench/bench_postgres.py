@@ -7,18 +7,20 @@ Enqueueing one by one and in bulk is measured on both databases by
 
 from __future__ import annotations
 
+import contextlib
 import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 
 from jobmill import Job, JobStatus
 from jobmill.clock import utcnow
@@ -27,12 +29,14 @@ from jobmill.store.dialects import NOTIFY_CHANNEL_SQL
 from jobmill.store.listen import PostgresListener
 
 from .databases import fresh_database
-from .report import Report, stopwatch
+from .report import PG_URL, Report, stopwatch
 
 HISTORIES = (10_000, 1_000_000)
-PENDING = 20_000
+ROUNDS = 5
+BATCHES_PER_ROUND = 20
 CLAIM_BATCH = 100
-CYCLES = 1_000
+CYCLES_PER_ROUND = 100
+PENDING = ROUNDS * (BATCHES_PER_ROUND * CLAIM_BATCH + CYCLES_PER_ROUND) + 1_000
 LATENCY_JOBS = 200
 REPOSITORY = Path(__file__).resolve().parent.parent
 WORKER_COMMAND = [sys.executable, "-m", "jobmill", "worker"]
@@ -54,35 +58,65 @@ def run(report: Report, backends: list[str]) -> None:
         print("bench_postgres: PostgreSQL is not reachable; skipped", file=sys.stderr)
         return
     report.section("PostgreSQL claims beside a history of finished jobs")
-    claim_rates = {history: measure_claims(report, history) for history in HISTORIES}
-    small, large = (claim_rates[h] for h in HISTORIES)
-    for label, index in (("batches of 100", 0), ("claim + complete, one job each", 1)):
-        report.row(
-            f"{label}: {HISTORIES[1]:,} vs {HISTORIES[0]:,} finished",
-            large[index] / small[index],
-            "ratio",
-            "1.0 = history size makes no difference",
-        )
+    measure_claims(report)
     report.section("PostgreSQL enqueue-to-start latency, idle worker in another process")
     measure_latency(report)
 
 
-def measure_claims(report: Report, history: int) -> tuple[float, float]:
-    """(rows/s claimed in batches, jobs/s claimed and completed one at a time)."""
-    with fresh_database("postgresql") as (_, store):
-        with stopwatch() as loading:
-            load_history(store, history)
-            load_pending(store, PENDING)
-        print(f"  loaded {history:,} finished + {PENDING:,} pending in {loading():.1f} s")
-        cycle_rate = claim_and_complete(store, CYCLES)
-        claimed = 0
-        with stopwatch() as elapsed:
-            while batch := store.claim_jobs("bench-claimer", CLAIM_BATCH, 300):
-                claimed += len(batch)
-        batch_rate = claimed / elapsed()
-    report.row(f"claim_jobs, batches of {CLAIM_BATCH}, {history:,} finished", batch_rate, "rows/s")
-    report.row(f"claim + complete one job, {history:,} finished", cycle_rate, "jobs/s")
-    return batch_rate, cycle_rate
+def measure_claims(report: Report) -> None:
+    """Claim rates beside each history size, measured in alternating rounds so
+    that both see the same machine load."""
+    with contextlib.ExitStack() as stack:
+        stores = {history: stack.enter_context(schema_store()) for history in HISTORIES}
+        for history, store in stores.items():
+            with stopwatch() as loading:
+                load_history(store, history)
+                load_pending(store, PENDING)
+            print(f"  loaded {history:,} finished + {PENDING:,} pending in {loading():.1f} s")
+        batch_time = dict.fromkeys(HISTORIES, 0.0)
+        cycle_time = dict.fromkeys(HISTORIES, 0.0)
+        for _ in range(ROUNDS):
+            for history, store in stores.items():
+                batch_time[history] += claim_batches(store, BATCHES_PER_ROUND)
+                cycle_time[history] += claim_and_complete(store, CYCLES_PER_ROUND)
+    batch_rates = {h: ROUNDS * BATCHES_PER_ROUND * CLAIM_BATCH / t for h, t in batch_time.items()}
+    cycle_rates = {h: ROUNDS * CYCLES_PER_ROUND / t for h, t in cycle_time.items()}
+    small = HISTORIES[0]
+    for history in HISTORIES:
+        note = (
+            "baseline" if history == small else f"{batch_rates[history] / batch_rates[small]:.2f}x"
+        )
+        report.row(
+            f"claim_jobs, batches of {CLAIM_BATCH}, {history:,} finished",
+            batch_rates[history],
+            "rows/s",
+            note,
+        )
+    for history in HISTORIES:
+        note = (
+            "baseline" if history == small else f"{cycle_rates[history] / cycle_rates[small]:.2f}x"
+        )
+        report.row(
+            f"claim + complete one job, {history:,} finished", cycle_rates[history], "jobs/s", note
+        )
+    print(f"  ({ROUNDS} alternating rounds; 1.00x = the history size makes no difference)")
+
+
+@contextlib.contextmanager
+def schema_store() -> Iterator[Store]:
+    """A store on a fresh PostgreSQL schema of its own, dropped afterwards."""
+    schema = f"bench_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    store = Store.from_url(f"{PG_URL}?options=-csearch_path%3D{schema}", pool_size=2)
+    try:
+        yield store
+    finally:
+        store.dispose()
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
 def load_history(store: Store, count: int) -> None:
@@ -105,26 +139,36 @@ def load_history(store: Store, count: int) -> None:
 
 
 def load_pending(store: Store, count: int) -> None:
-    BenchLatencyJob.set(queue="default").later_many([{"n": n} for n in range(count)])
+    dispatch = BenchLatencyJob.set(queue="default")
+    store.enqueue([dispatch.build({"n": n}) for n in range(count)])
     with store.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT").execute(text("ANALYZE jobs"))
 
 
+def claim_batches(store: Store, batches: int) -> float:
+    """Seconds to claim ``batches`` batches of CLAIM_BATCH jobs."""
+    with stopwatch() as elapsed:
+        for _ in range(batches):
+            assert len(store.claim_jobs("bench-claimer", CLAIM_BATCH, 300)) == CLAIM_BATCH
+    return elapsed()
+
+
 def claim_and_complete(store: Store, count: int) -> float:
+    """Seconds to claim and complete ``count`` jobs one at a time."""
     with stopwatch() as elapsed:
         for _ in range(count):
             [record] = store.claim_jobs("bench-cycler", 1, 300)
             store.finish_attempt(
                 Lock.of(record), record.started_at, Outcome(JobStatus.COMPLETED, result=1)
             )
-    return count / elapsed()
+    return elapsed()
 
 
 def measure_latency(report: Report) -> None:
     with fresh_database("postgresql") as (url, store):
         floor = statistics.median(notify_round_trip(url))
-        with worker_process(url):
-            wait_for_worker(store)
+        with worker_process(url) as proc:
+            wait_for_worker(store, proc)
             timings = [enqueue_and_wait(store, n) for n in range(LATENCY_JOBS)]
     report.row("NOTIFY -> LISTEN round trip, p50 (baseline)", floor * 1e3, "ms")
     for label, samples in (
@@ -160,9 +204,13 @@ def notify_round_trip(url: str, count: int = 200) -> list[float]:
     return rounds
 
 
-@contextmanager
+@contextlib.contextmanager
 def worker_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
-    """``jobmill worker`` polling only every 5 s, so wake-ups come from NOTIFY."""
+    """``jobmill worker`` polling only every 5 s, so wake-ups come from NOTIFY.
+
+    It runs in an empty directory, so no ``[tool.jobmill]`` of a pyproject.toml
+    there adds job modules of its own.
+    """
     env = {
         **os.environ,
         "JOBMILL_DATABASE_URL": url,
@@ -170,18 +218,21 @@ def worker_process(url: str) -> Iterator[subprocess.Popen[bytes]]:
         "PYTHONPATH": os.pathsep.join([str(REPOSITORY), os.environ.get("PYTHONPATH", "")]),
     }
     command = [*WORKER_COMMAND, "--import", "bench.bench_postgres", "--queues", "bench-latency"]
-    command += ["--concurrency", "2", "--no-scheduler"]
-    proc = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
-    try:
-        yield proc
-    finally:
-        proc.terminate()
-        proc.wait(30)
+    command += ["--concurrency", "2", "--no-scheduler", "--log-level", "warning"]
+    with tempfile.TemporaryDirectory() as workdir:
+        proc = subprocess.Popen(command, env=env, cwd=workdir)
+        try:
+            yield proc
+        finally:
+            proc.terminate()
+            proc.wait(30)
 
 
-def wait_for_worker(store: Store, timeout: float = 30) -> None:
+def wait_for_worker(store: Store, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while not store.list_workers():
+        if proc.poll() is not None:
+            raise RuntimeError(f"the benchmark worker exited with status {proc.returncode}")
         if time.monotonic() > deadline:
             raise RuntimeError("the benchmark worker did not start")
         time.sleep(0.1)
