@@ -93,8 +93,8 @@ class Scheduler:
             self._warned_no_jobs = True
             return []
         enqueued: list[str] = []
-        for entry in due:
-            enqueued.extend(self._fire(entry, now))
+        for item in due:
+            enqueued.extend(self._fire(item, now))
         return enqueued
 
     def _fire(self, due: DueCronJob, now: datetime) -> list[str]:
