@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select, text, update
+from sqlalchemy import func, select, text, update
 
 from jobmill.clock import utcnow
 from jobmill.errors import JobNotFound, JobStateError
@@ -81,36 +81,28 @@ class DashboardOps(StoreBase):
     ) -> list[ThroughputBucket]:
         """Completed and failed jobs per ``step`` over the last ``buckets`` steps, oldest first.
 
-        Bucketing is a CASE over the boundaries, so the same statement runs on
-        every database (no dialect's date arithmetic) in one indexed range scan.
+        One statement of a count per interval and status: each is a range scan
+        of the (status, completed_at) index, so every row is read once and no
+        per-row bucketing (nor any dialect's date arithmetic) is needed.
         """
         end = now or utcnow()
         starts = [end - step * (buckets - index) for index in range(buckets)]
-        bucket = case(
-            *((jobs.c.completed_at < start + step, index) for index, start in enumerate(starts)),
-            else_=buckets - 1,
-        )
-        ended = (
-            select(bucket.label("bucket"), jobs.c.status)
+        ended = (JobStatus.COMPLETED, JobStatus.FAILED)
+        counts = [
+            select(func.count())
             .where(
-                jobs.c.status.in_([JobStatus.COMPLETED, JobStatus.FAILED]),
-                jobs.c.completed_at >= starts[0],
+                jobs.c.status == status,
+                jobs.c.completed_at >= start,
+                jobs.c.completed_at < start + step,
             )
-            .subquery()
-        )
-        stmt = select(ended.c.bucket, ended.c.status, func.count()).group_by(
-            ended.c.bucket, ended.c.status
-        )
-        counts: dict[tuple[int, str], int] = {}
+            .scalar_subquery()
+            for start in starts
+            for status in ended
+        ]
         with self.read() as conn:
-            for index, status, count in conn.execute(stmt):
-                counts[int(index), status] = int(count)
+            row = conn.execute(select(*counts)).one()
         return [
-            ThroughputBucket(
-                start,
-                completed=counts.get((index, JobStatus.COMPLETED), 0),
-                failed=counts.get((index, JobStatus.FAILED), 0),
-            )
+            ThroughputBucket(start, completed=int(row[2 * index]), failed=int(row[2 * index + 1]))
             for index, start in enumerate(starts)
         ]
 
