@@ -51,7 +51,13 @@ class Report:
             f"{os.cpu_count()} CPUs. Compare the ratios, not the absolute figures.",
         ]
         for title, rows in self.sections.items():
-            lines += ["", f"## {title}", "", "| measure | value | unit | note |", "|---|---:|---|---|"]
+            lines += [
+                "",
+                f"## {title}",
+                "",
+                "| measure | value | unit | note |",
+                "|---|---:|---|---|",
+            ]
             lines += [f"| {r.name} | {r.value:,.1f} | {r.unit} | {r.note} |" for r in rows]
         return "\n".join(lines) + "\n"
 
