@@ -449,3 +449,16 @@ def test_remove_and_lookups(configured: Store) -> None:
         jobmill.cron.get_cron_job("gone")
     with pytest.raises(CronJobNotFound):
         jobmill.cron.run_cron_job(str(entry.id))
+
+
+def test_operator_changes_record_who_made_them(configured: Store) -> None:
+    from jobmill.cron import commands
+
+    commands.add_cron_job(
+        name="audited", job="CronReportJob", expression="* * * * *", source="cli:ann@h"
+    )
+    assert commands.get_cron_job("audited").updated_by == "cli:ann@h"
+    commands.disable_cron_job("audited", source="dashboard:bob@10.0.0.1")
+    assert commands.get_cron_job("audited").updated_by == "dashboard:bob@10.0.0.1"
+    commands.enable_cron_job("audited", source="cli:cy@h")
+    assert commands.get_cron_job("audited").updated_by == "cli:cy@h"

@@ -1,13 +1,15 @@
 """Operator actions on cron entries, shared by the CLI and the dashboard.
 
 Each takes the entry's name or id and a ``source`` saying who acted
-(``operator_source("cli")``...). Changes are logged with their source; a
-``run`` also lands in the enqueued job's history.
+(``operator_source("cli")``...). Changes are logged with their source and
+stored in the entry's ``updated_by``; a ``run`` also lands in the enqueued
+job's history.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -52,7 +54,9 @@ def add_cron_job(
         queue=queue,
         priority=priority,
     )
-    entry = get_store().add_cron_job(definition.new_cron_job(now), now)
+    source = source or operator_source("api")
+    new_entry = replace(definition.new_cron_job(now), updated_by=source)
+    entry = get_store().add_cron_job(new_entry, now)
     _log("added", entry, source)
     return entry
 
@@ -71,7 +75,8 @@ def enable_cron_job(
     definition = CronDefinition.of_entry(entry)
     if entry.enabled and entry.next_run_at is not None:
         return entry  # already enabled: its schedule (and any misfire) stands
-    entry = store.enable_cron_job(entry.id, definition.schedule.next_after(now), now)
+    source = source or operator_source("api")
+    entry = store.enable_cron_job(entry.id, definition.schedule.next_after(now), now, source)
     _log("enabled", entry, source)
     return entry
 
@@ -81,7 +86,8 @@ def disable_cron_job(
 ) -> CronJob:
     """Disable an entry: it fires no more until enabled."""
     store = get_store()
-    entry = store.disable_cron_job(store.get_cron_job(name_or_id).id, now=now)
+    source = source or operator_source("api")
+    entry = store.disable_cron_job(store.get_cron_job(name_or_id).id, now=now, updated_by=source)
     _log("disabled", entry, source)
     return entry
 

@@ -78,6 +78,7 @@ class CronJob(BaseModel):
     missed_ticks: int
     created_at: datetime | None
     updated_at: datetime | None
+    updated_by: str | None = None
 
     @property
     def label(self) -> str:
@@ -101,6 +102,7 @@ class NewCronJob:
     priority: int | None = None
     enabled: bool = True
     declared_in_code: bool = False
+    updated_by: str | None = None
 
     def definition(self) -> dict[str, Any]:
         return {column: getattr(self, column) for column in DEFINITION}
@@ -114,6 +116,7 @@ class NewCronJob:
             "next_run_at": self.next_run_at if self.enabled else None,
             "created_at": now,
             "updated_at": now,
+            "updated_by": self.updated_by,
         }
 
 
@@ -265,7 +268,11 @@ class CronOps(EnqueueOps):
         return new_job.id
 
     def enable_cron_job(
-        self, cron_job_id: int, next_run_at: datetime, now: datetime | None = None
+        self,
+        cron_job_id: int,
+        next_run_at: datetime,
+        now: datetime | None = None,
+        updated_by: str | None = None,
     ) -> CronJob:
         """Enable an entry from ``next_run_at`` on (ticks missed meanwhile never fire)."""
         return self._change_entry(
@@ -275,13 +282,18 @@ class CronOps(EnqueueOps):
             last_error=None,
             missed_ticks=0,
             updated_at=now or utcnow(),
+            updated_by=updated_by,
         )
 
     def disable_cron_job(
-        self, cron_job_id: int, error: str | None = None, now: datetime | None = None
+        self,
+        cron_job_id: int,
+        error: str | None = None,
+        now: datetime | None = None,
+        updated_by: str | None = None,
     ) -> CronJob:
         """Disable an entry; ``error`` (why the scheduler disabled it) goes to ``last_error``."""
-        values: dict[str, Any] = {"enabled": False, "next_run_at": None}
+        values: dict[str, Any] = {"enabled": False, "next_run_at": None, "updated_by": updated_by}
         if error is not None:
             values["last_error"] = error
         return self._change_entry(cron_job_id, updated_at=now or utcnow(), **values)

@@ -178,6 +178,7 @@ cron_jobs = Table(
     Column("last_job_id", String(36)),
     Column("last_error", Text),
     Column("missed_ticks", Integer, nullable=False, server_default="0"),
+    Column("updated_by", String(255)),
     Column("created_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
     Column("updated_at", UTCDateTime, server_default=text("CURRENT_TIMESTAMP")),
 )
