@@ -7,6 +7,8 @@ import random
 
 import pytest
 from pydantic import ValidationError
+from pydantic_ai.messages import ModelMessage, ModelResponse, ToolCallPart
+from pydantic_ai.models.function import AgentInfo, FunctionModel
 from pydantic_ai.models.test import TestModel
 
 from example_support import answering, idea
@@ -58,15 +60,18 @@ def test_generate_accepts_a_stubborn_answer_once_retries_are_spent() -> None:
     assert [i.title for i in generated.ideas] == ["Same Title", "Other"]
 
 
-def test_instructions_list_the_titles_to_avoid() -> None:
-    model, _ = answering([idea("New Idea", "ai")])
-    with agent.ideas_agent.override(model=model):
-        result = agent.ideas_agent.run_sync(
-            "Theme: AI", deps=IdeaRequest("AI", 1, ("Old Project",))
-        )
-    request = result.all_messages()[0]
-    assert "Old Project" in (request.instructions or "")
-    assert "exactly 1 ideas" in (request.instructions or "")
+def test_instructions_ask_for_the_count_and_list_the_titles_to_avoid() -> None:
+    seen: list[str] = []
+
+    def answer(messages: list[ModelMessage], info: AgentInfo) -> ModelResponse:
+        seen.append(info.instructions or "")
+        output = {"ideas": [idea("New Idea", "ai")]}
+        return ModelResponse(parts=[ToolCallPart(info.output_tools[0].name, output)])
+
+    with agent.ideas_agent.override(model=FunctionModel(answer)):
+        agent.generate(IdeaRequest("AI", 1, ("Old Project",)))
+    assert "Return exactly 1 ideas" in seen[0]
+    assert "propose different titles: Old Project" in seen[0]
 
 
 def test_default_model_is_the_offline_generator_and_says_so() -> None:

@@ -120,6 +120,8 @@ def test_an_unknown_team_or_user_fails_once_with_a_clear_error(
 def test_invalid_params_are_refused_before_anything_is_stored(app: Engine) -> None:
     with pytest.raises(jobmill.InvalidParams, match="count"):
         GenerateProjectIdeasJob.later(count=0)
+    with pytest.raises(jobmill.InvalidParams, match="theme"):
+        GenerateProjectIdeasJob.later(theme="   ")
     with pytest.raises(jobmill.InvalidParams, match="team"):
         GenerateProjectIdeasJob.later(tema="typo", team="x")
 

@@ -12,6 +12,7 @@ it only when it runs, so listing jobs stays quick.
 
 from __future__ import annotations
 
+import asyncio
 import random
 from dataclasses import dataclass
 
@@ -89,7 +90,8 @@ def generate(request: IdeaRequest, model_name: str | None = None) -> GeneratedId
     name = model_name or config.model_name()
     model: Model | str = offline_model(request) if name == config.OFFLINE else name
     try:
-        result = ideas_agent.run_sync(_prompt(request), deps=request, model=model)
+        # asyncio.run, not run_sync: run_sync leaves its event loop open on the thread.
+        result = asyncio.run(ideas_agent.run(_prompt(request), deps=request, model=model))
     except (ImportError, UserError) as exc:
         raise ModelUnavailable(
             f"{config.MODEL_VARIABLE}={name!r} cannot be used: {exc}. Install the provider's "

@@ -8,6 +8,7 @@ once with "database is locked" instead of waiting its turn.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -115,6 +116,15 @@ def get_engine(url: str | None = None) -> Engine:
                 raise
             _engines[url] = engine
         return engine
+
+
+def _forget_pools_in_child() -> None:
+    # A forked worker must not share its parent's pooled connections.
+    for engine in list(_engines.values()):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def dispose_engines() -> None:

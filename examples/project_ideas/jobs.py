@@ -35,7 +35,7 @@ class GenerateProjectIdeasParams(BaseModel):
     The seed's camelCase names (``teamId``, ``userId``) are accepted too.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     team_id: int | str | None = Field(
         None,
