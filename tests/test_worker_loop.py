@@ -278,6 +278,8 @@ def test_unique_key_holds_under_concurrent_enqueues(configured: Store, ledger: s
 
     assert len(set(ids)) == 1
     assert len(read_lines(ledger)) == 1
+    # Once that job finished, the key is free again.
+    assert WorkerRecordJob.set(unique_key="only-one").later(ledger=ledger, tag="u") != ids[0]
 
 
 def test_progress_is_recorded(configured: Store, ledger: str) -> None:
