@@ -9,8 +9,8 @@ import pytest
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import USAGE, describe
 from jobmill.cli.params import ParamError, parse_params, parse_value
-from jobmill.cli.views import short_ids
 from jobmill.errors import AmbiguousJobId, InvalidParams, JobNotFound
+from jobmill.humanize import short_ids
 
 
 @pytest.mark.parametrize(

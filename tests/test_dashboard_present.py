@@ -8,13 +8,13 @@ import pytest
 
 from jobmill.dashboard.chart import WINDOWS, nice_ceiling, throughput_chart
 from jobmill.dashboard.present import (
-    format_duration,
     notices,
     parse_page,
     query_string,
     relative_time,
     without_notices,
 )
+from jobmill.humanize import format_duration
 from jobmill.store.dashboard import ThroughputBucket
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -26,18 +26,18 @@ NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
         (None, ""),
         (0.25, "250 ms"),
         (12.34, "12.3 s"),
-        (245, "4 min 05 s"),
-        (7380, "2 h 03 min"),
-        (3 * 86400 + 4 * 3600, "3 d 4 h"),
+        (245, "4m 05s"),
+        (7380, "2h 03m"),
+        (3 * 86400 + 4 * 3600, "3d 04h"),
     ],
 )
 def test_format_duration(seconds: float | None, text: str) -> None:
-    assert format_duration(seconds) == text
+    assert format_duration(seconds, missing="") == text
 
 
 def test_relative_time_says_ago_or_in() -> None:
-    assert relative_time(NOW - timedelta(seconds=90), NOW) == "1 min 30 s ago"
-    assert relative_time(NOW + timedelta(hours=2), NOW) == "in 2 h 00 min"
+    assert relative_time(NOW - timedelta(seconds=90), NOW) == "1m 30s ago"
+    assert relative_time(NOW + timedelta(hours=2), NOW) == "in 2h 00m"
     assert relative_time(NOW, NOW) == "now"
     assert relative_time(None, NOW) == ""
 

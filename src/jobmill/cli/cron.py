@@ -24,9 +24,10 @@ from jobmill.api import operator_source
 from jobmill.cli.app import app
 from jobmill.cli.errors import USAGE, CommandError
 from jobmill.cli.imports import ImportOption, load_job_modules
-from jobmill.cli.output import format_time, make_console, make_table, print_json, styled_status
+from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.cron.schedule import MisfirePolicy
+from jobmill.humanize import format_time
 from jobmill.store.cron import CronJob
 
 if TYPE_CHECKING:

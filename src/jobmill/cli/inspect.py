@@ -14,15 +14,9 @@ from rich.markup import escape
 from jobmill import registry
 from jobmill.cli.app import app
 from jobmill.cli.imports import ImportOption, load_job_modules
-from jobmill.cli.output import (
-    format_seconds,
-    format_time,
-    make_console,
-    make_table,
-    print_json,
-    styled_status,
-)
+from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.clock import utcnow
+from jobmill.humanize import format_duration, format_time
 from jobmill.job import Job
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
@@ -95,7 +89,7 @@ def _print_durations(console: Console, durations: Sequence[DurationStats]) -> No
     for entry in durations:
         values = (entry.p50, entry.p95, entry.p99, entry.max)
         table.add_row(
-            escape(entry.job_name), str(entry.count), *(format_seconds(v) for v in values)
+            escape(entry.job_name), str(entry.count), *(format_duration(v) for v in values)
         )
     console.print(table)
 
@@ -137,7 +131,7 @@ def workers(as_json: JsonOption = False) -> None:
             str(worker.concurrency),
             str(len(worker.running_job_ids)),
             format_time(worker.started_at),
-            f"{format_seconds(_ago(worker.heartbeat_at, now))} ago",
+            f"{format_duration(_ago(worker.heartbeat_at, now))} ago",
         )
     console.print(table)
 

@@ -18,7 +18,7 @@ from jobmill.cli.app import app
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import FAILURE, USAGE, CommandError
 from jobmill.cli.imports import ImportOption, load_job_modules
-from jobmill.cli.output import format_time, make_console, print_json
+from jobmill.cli.output import make_console, print_json
 from jobmill.cli.running import (
     DelayOption,
     JsonOption,
@@ -32,6 +32,7 @@ from jobmill.cli.running import (
 from jobmill.cli.views import job_json, print_job, print_jobs_table
 from jobmill.clock import utcnow
 from jobmill.errors import JobStateError, UnknownJob
+from jobmill.humanize import format_time
 from jobmill.job import Job
 from jobmill.runtime import get_store
 from jobmill.states import FINAL_STATES, JobStatus

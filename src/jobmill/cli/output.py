@@ -11,7 +11,7 @@ import json
 import os
 import re
 import sys
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TextIO
 
 from rich import box
@@ -96,30 +96,6 @@ def _json_default(value: Any) -> str:
 def styled_status(status: str) -> str:
     style = STATUS_STYLES.get(status)
     return f"[{style}]{status}[/{style}]" if style else escape(status)
-
-
-def format_time(moment: datetime | None) -> str:
-    """``2026-11-28 10:23:05`` in UTC, or ``-``."""
-    if moment is None:
-        return "-"
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_seconds(seconds: float | None) -> str:
-    """A duration a person reads at a glance: ``850 ms``, ``12.4 s``, ``3m 05s``, ``2h 10m``."""
-    if seconds is None:
-        return "-"
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes}m {secs:02d}s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours}h {minutes:02d}m"
-    return f"{hours // 24}d {hours % 24:02d}h"
 
 
 def format_percent(percent: float) -> str:

@@ -20,9 +20,10 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import FAILURE, USAGE, CommandError
-from jobmill.cli.output import format_seconds, make_console, print_json
+from jobmill.cli.output import make_console, print_json
 from jobmill.cli.params import parse_params
 from jobmill.errors import JobFailed
+from jobmill.humanize import format_duration
 from jobmill.job import Job
 from jobmill.records import JobMetadata
 from jobmill.store import ProgressUpdate
@@ -112,7 +113,7 @@ def _enqueue(job_class: type[Job[Any, Any]], job_id: str, as_json: bool) -> None
 
 
 def _print_outcome(stderr: Console, record: JobMetadata, as_json: bool) -> None:
-    took = format_seconds(record.duration)
+    took = format_duration(record.duration)
     if record.status == "completed":
         stderr.print(f"[green]{record.job_name} {record.id} completed[/green] in {took}")
     else:

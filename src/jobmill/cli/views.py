@@ -15,41 +15,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from jobmill.cli.output import (
-    format_percent,
-    format_seconds,
-    format_time,
-    make_table,
-    styled_status,
-)
+from jobmill.cli.output import format_percent, make_table, styled_status
 from jobmill.clock import utcnow
+from jobmill.humanize import format_duration, format_time, short_ids
 from jobmill.records import JobEvent, JobMetadata
-
-SHORT_ID_LENGTH = 8
-
-
-def short_ids(ids: Sequence[str], minimum: int = SHORT_ID_LENGTH) -> dict[str, str]:
-    """The shortest prefix (at least ``minimum`` long) telling each id from the others.
-
-    UUIDv7 ids share their first characters for a minute, so a fixed length
-    would show jobs queued together with the same short id.
-    """
-    ordered = sorted(set(ids))
-    shown: dict[str, str] = {}
-    for index, job_id in enumerate(ordered):
-        neighbours = ordered[max(0, index - 1) : index] + ordered[index + 1 : index + 2]
-        length = max([minimum, *(_common_prefix(job_id, other) + 1 for other in neighbours)])
-        shown[job_id] = job_id[:length]
-    return shown
-
-
-def _common_prefix(a: str, b: str) -> int:
-    length = 0
-    for left, right in zip(a, b, strict=False):
-        if left != right:
-            break
-        length += 1
-    return length
 
 
 def print_jobs_table(console: Console, records: Sequence[JobMetadata]) -> None:
@@ -74,7 +43,7 @@ def print_jobs_table(console: Console, records: Sequence[JobMetadata]) -> None:
             format_percent(record.progress),
             format_time(record.enqueued_at),
             format_time(record.completed_at),
-            format_seconds(record.duration),
+            format_duration(record.duration),
             f"{record.attempts}/{record.max_attempts}",
         )
     console.print(table)
@@ -133,11 +102,11 @@ def _fields(record: JobMetadata, depends_on: Sequence[str], now: datetime) -> Ta
         ("run at", format_time(record.run_at)),
         ("started", format_time(record.started_at)),
         ("completed", format_time(record.completed_at)),
-        ("duration", format_seconds(record.duration)),
+        ("duration", format_duration(record.duration)),
         ("lock", _lock_text(record, now)),
     ]
     optional = {
-        "timeout": format_seconds(record.timeout) if record.timeout else None,
+        "timeout": format_duration(record.timeout) if record.timeout else None,
         "unique key": escape(record.unique_key) if record.unique_key else None,
         "cron entry": str(record.cron_job_id) if record.cron_job_id is not None else None,
         "depends on": ", ".join(depends_on) or None,
@@ -163,7 +132,7 @@ def _lock_text(record: JobMetadata, now: datetime) -> str:
     if record.locked_until is None or record.status != "running":
         return f"last held by {owner}"
     left = (record.locked_until - now).total_seconds()
-    when = f"in {format_seconds(left)}" if left >= 0 else f"expired {format_seconds(-left)} ago"
+    when = f"in {format_duration(left)}" if left >= 0 else f"expired {format_duration(-left)} ago"
     return f"held by {owner} until {format_time(record.locked_until)} ({when})"
 
 

@@ -10,6 +10,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
+from jobmill.humanize import format_duration
+
 PAGE_SIZE = 50
 # Query parameters a redirect after an action carries, and what they say.
 NOTICES = {
@@ -24,31 +26,8 @@ NOTICES = {
 }
 
 
-def format_time(moment: datetime | None) -> str:
-    """``2026-11-28 10:25:03`` (UTC), or an empty string."""
-    return "" if moment is None else moment.strftime("%Y-%m-%d %H:%M:%S")
-
-
-def format_duration(seconds: float | None) -> str:
-    """``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min``, ``3 d 4 h``."""
-    if seconds is None:
-        return ""
-    if seconds < 1:
-        return f"{seconds * 1000:.0f} ms"
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, secs = divmod(int(seconds), 60)
-    if minutes < 60:
-        return f"{minutes} min {secs:02d} s"
-    hours, minutes = divmod(minutes, 60)
-    if hours < 48:
-        return f"{hours} h {minutes:02d} min"
-    days, hours = divmod(hours, 24)
-    return f"{days} d {hours} h"
-
-
 def relative_time(moment: datetime | None, now: datetime) -> str:
-    """``3 min 05 s ago`` or ``in 2 h 00 min``."""
+    """``3m 05s ago`` or ``in 2h 00m``."""
     if moment is None:
         return ""
     delta = (now - moment).total_seconds()

@@ -3,6 +3,7 @@ formatting filters and the context every page shares."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ from starlette.templating import Jinja2Templates
 from jobmill import __version__
 from jobmill.clock import utcnow
 from jobmill.dashboard import present
+from jobmill.humanize import format_duration, format_time
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -28,8 +30,8 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.filters.update(
-        time=present.format_time,
-        duration=present.format_duration,
+        time=partial(format_time, missing=""),
+        duration=partial(format_duration, missing=""),
         ago=present.relative_time,
         pretty_json=present.pretty_json,
     )

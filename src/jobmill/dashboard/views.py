@@ -11,13 +11,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
-from jobmill.cli.views import short_ids
 from jobmill.clock import utcnow
 from jobmill.dashboard.chart import WINDOWS, throughput_chart
 from jobmill.dashboard.present import PAGE_SIZE, Page, parse_page
 from jobmill.dashboard.templating import render
 from jobmill.errors import JobNotFound
 from jobmill.history import merge_history
+from jobmill.humanize import short_ids
 from jobmill.records import JobMetadata
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
