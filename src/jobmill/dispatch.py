@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from jobmill.clock import as_seconds, as_utc, utcnow
+from jobmill.context import AttemptContext
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
 from jobmill.keeper import LockKeeper, caller_worker_id
@@ -365,6 +367,20 @@ def _as_running(new_job: NewJob, record: JobMetadata) -> NewJob:
     )
 
 
+@contextmanager
+def _held(
+    store: Store, record: JobMetadata, listeners: Sequence[Listener]
+) -> Iterator[tuple[Runner, AttemptContext]]:
+    """A runner and attempt context, with the caller's lock kept alive meanwhile."""
+    keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
+    keeper.hold(record.id, record.worker_id or "")
+    runner = Runner(store, get_settings().progress_interval)
+    try:
+        yield runner, runner.context(record, list(listeners))
+    finally:
+        keeper.release(record.id)
+
+
 def _run_held(
     job_class: type[Job[Any, R]],
     store: Store,
@@ -372,15 +388,8 @@ def _run_held(
     allow_retry: bool,
     listeners: Sequence[Listener] = (),
 ) -> tuple[JobResult[R], Settled]:
-    keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
-    keeper.hold(record.id, record.worker_id or "")
-    runner = Runner(store, get_settings().progress_interval)
-    try:
-        settled = runner.run(
-            job_class, record, runner.context(record, list(listeners)), allow_retry=allow_retry
-        )
-    finally:
-        keeper.release(record.id)
+    with _held(store, record, listeners) as (runner, context):
+        settled = runner.run(job_class, record, context, allow_retry=allow_retry)
     return _result(store, settled), settled
 
 
@@ -391,15 +400,8 @@ async def _arun_held(
     allow_retry: bool,
     listeners: Sequence[Listener] = (),
 ) -> tuple[JobResult[R], Settled]:
-    keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
-    keeper.hold(record.id, record.worker_id or "")
-    runner = Runner(store, get_settings().progress_interval)
-    try:
-        settled = await runner.arun(
-            job_class, record, runner.context(record, list(listeners)), allow_retry=allow_retry
-        )
-    finally:
-        keeper.release(record.id)
+    with _held(store, record, listeners) as (runner, context):
+        settled = await runner.arun(job_class, record, context, allow_retry=allow_retry)
     return await asyncio.to_thread(_result, store, settled), settled
 
 
