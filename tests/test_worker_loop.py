@@ -4,6 +4,7 @@ retries, timeouts, cancellation, dependencies, shutdown, the workers row."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,7 +15,7 @@ import pytest
 from sqlalchemy import insert
 
 import jobmill
-from jobmill import JobStatus, registry
+from jobmill import JobStatus, registry, runtime
 from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
 from jobmill.store import NewJob, Store
@@ -456,3 +457,17 @@ def test_no_scheduler_means_no_cron_jobs(configured: Store, ledger: str) -> None
     burst()
 
     assert configured.list_jobs() == []
+
+
+def test_postgres_notify_wakes_an_idle_worker(pg_schema_url: str) -> None:
+    jobmill.configure(database_url=pg_schema_url, auto_upgrade=True)
+    elsewhere = Store.from_url(pg_schema_url)  # another process's store, as far as wake-ups go
+    try:
+        with running_worker(poll_interval=60):
+            wait_until(lambda: runtime.get_store().list_workers())
+            time.sleep(0.5)  # the first look for work is over: only NOTIFY can wake it now
+            [job_id] = elsewhere.enqueue([WorkerNoopJob.set().build(None)])
+            wait_until(lambda: status_of(job_id) == "completed", timeout=10)
+    finally:
+        elsewhere.dispose()
+        runtime.reset()
