@@ -266,3 +266,11 @@ def test_interrupted_now_ends_cancelled_not_running(configured: Store) -> None:
     [record] = configured.list_jobs()
     assert record.status is JobStatus.CANCELLED
     assert record.error == "KeyboardInterrupt"
+
+
+def test_empty_params_mean_no_params(configured: Store) -> None:
+    assert UnserialisableJob.codec.coerce_params({}) is None
+    assert UnserialisableJob.codec.load_params({}) is None
+    assert LongRunningJob.codec.coerce_params({}).items == 3
+    with pytest.raises(InvalidParams, match="to: Field required"):
+        SendEmailJob.codec.coerce_params({})

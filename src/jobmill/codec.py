@@ -44,17 +44,22 @@ class Codec:
             else:
                 params = dict(kwargs)
         try:
-            if params is None:
+            if params is None or _is_empty_mapping(params):
                 return self._validate_missing()
             return self._params.validate_python(params)
         except ValidationError as exc:
             raise InvalidParams(self.job_name, exc.errors(include_url=False), index) from None
 
     def _validate_missing(self) -> Any:
+        # "No params" is None for a job typed Job[None, ...] and {} for a model
+        # whose fields all have defaults; an empty --param list or cron row means it too.
         try:
-            return self._params.validate_python(None)
-        except ValidationError:
             return self._params.validate_python({})
+        except ValidationError as empty_error:
+            try:
+                return self._params.validate_python(None)
+            except ValidationError:
+                raise empty_error from None
 
     def dump_params(self, value: Any) -> Any:
         return self._params.dump_python(value, mode="json")
@@ -62,7 +67,7 @@ class Codec:
     def load_params(self, stored: Any) -> Any:
         """Params read back from the database, validated again."""
         try:
-            if stored is None:
+            if stored is None or _is_empty_mapping(stored):
                 return self._validate_missing()
             return self._params.validate_python(stored)
         except ValidationError as exc:
@@ -86,3 +91,7 @@ class Codec:
 
     def params_schema(self) -> dict[str, Any]:
         return self._params.json_schema()
+
+
+def _is_empty_mapping(value: Any) -> bool:
+    return isinstance(value, Mapping) and not value

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from jobmill.clock import utcnow
 from jobmill.store.claims import Lock, ProgressUpdate
+from jobmill.store.errors import is_transient
 
 if TYPE_CHECKING:
     from jobmill.store import Store
@@ -93,7 +94,18 @@ class ProgressReporter:
     def _write(self, updates: list[ProgressUpdate]) -> None:
         if not (updates and self._store is not None and self._lock is not None):
             return
-        if not self._store.record_progress(self._lock, updates):
+        try:
+            written = self._store.record_progress(self._lock, updates)
+        except Exception as exc:
+            if not is_transient(exc):
+                raise
+            # A locked or briefly lost database must not fail the job: keep the
+            # updates, they are written later (at the latest with the outcome).
+            with self._mutex:
+                self._pending[:0] = updates
+            logger.debug("progress write postponed: %s", exc)
+            return
+        if not written:
             self.lost_lock = True
             logger.warning("progress of job %s discarded: lock lost", self._lock.job_id)
 

@@ -13,7 +13,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine
 
 from jobmill.errors import ConfigurationError
-from jobmill.store.dialects import Dialect, dialect_for, normalise_url
+from jobmill.store.dialects import READ_ONLY, Dialect, dialect_for, normalise_url
 
 VERSION_TABLE = "jobmill_alembic_version"
 
@@ -55,7 +55,9 @@ def head_revision() -> str | None:
 
 
 def current_revision(engine: Engine) -> str | None:
-    with engine.connect() as connection:
+    # A read: on SQLite it must not take the write lock every process start.
+    with engine.connect() as plain:
+        connection = plain.execution_options(**{READ_ONLY: True})
         context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
         return context.get_current_revision()
 

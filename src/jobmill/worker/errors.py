@@ -9,20 +9,12 @@ from __future__ import annotations
 
 import logging
 
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from jobmill.store.errors import is_transient
 
 BACKOFF_MIN = 0.05
 BACKOFF_MAX = 5.0
 
-
-def is_transient(exc: BaseException) -> bool:
-    """True for errors a retry can cure: lost connections, locked databases."""
-    if isinstance(exc, OperationalError | InterfaceError):
-        return True
-    if isinstance(exc, DBAPIError):
-        return bool(exc.connection_invalidated)
-    # libSQL raises plain ValueErrors that SQLAlchemy does not wrap.
-    return isinstance(exc, ValueError) and "database is locked" in str(exc)
+__all__ = ["BACKOFF_MAX", "BACKOFF_MIN", "ErrorStreak", "is_transient"]
 
 
 class ErrorStreak:

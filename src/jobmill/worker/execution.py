@@ -8,29 +8,12 @@ import time
 from datetime import datetime
 
 from jobmill.context import AttemptContext
-from jobmill.progress import Listener, ProgressReporter
-from jobmill.records import JobMetadata
 from jobmill.runner import Runner
-from jobmill.store import Lock, Outcome, ProgressUpdate, Store
+from jobmill.store import Lock, Outcome, Store
 from jobmill.worker.attempts import Attempts
 from jobmill.worker.errors import ErrorStreak, is_transient
 
 logger = logging.getLogger("jobmill.worker")
-
-
-class SteadyProgressReporter(ProgressReporter):
-    """Progress updates that fail to be written on a database error are kept and
-    written later (at the latest with the outcome), never raised into the job."""
-
-    def _write(self, updates: list[ProgressUpdate]) -> None:
-        try:
-            super()._write(updates)
-        except Exception as exc:
-            if not is_transient(exc):
-                raise
-            with self._mutex:
-                self._pending[:0] = updates
-            logger.debug("progress write postponed: %s", exc)
 
 
 class WorkerRunner(Runner):
@@ -39,14 +22,6 @@ class WorkerRunner(Runner):
     def __init__(self, store: Store, progress_interval: float, attempts: Attempts) -> None:
         super().__init__(store, progress_interval)
         self.attempts = attempts
-
-    def context(
-        self, record: JobMetadata, listeners: list[Listener] | None = None
-    ) -> AttemptContext:
-        reporter = SteadyProgressReporter(
-            self.store, Lock.of(record), self.progress_interval, listeners
-        )
-        return AttemptContext(record, self.store, reporter)
 
     def record_outcome(self, context: AttemptContext, outcome: Outcome, now: datetime) -> bool:
         record = context.record

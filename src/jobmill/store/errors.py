@@ -1,0 +1,15 @@
+"""Which database errors a retry can cure."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+
+def is_transient(exc: BaseException) -> bool:
+    """True for errors a retry can cure: lost connections, locked databases."""
+    if isinstance(exc, OperationalError | InterfaceError):
+        return True
+    if isinstance(exc, DBAPIError):
+        return bool(exc.connection_invalidated)
+    # libSQL raises plain ValueErrors that SQLAlchemy does not wrap.
+    return isinstance(exc, ValueError) and "database is locked" in str(exc)
