@@ -11,15 +11,17 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, exists, select, update
+from sqlalchemy import ColumnElement, Connection, Update, and_, bindparam, exists, select, update
 
 from jobmill.clock import utcnow
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
 from jobmill.store.base import StoreBase, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents
+from jobmill.store.dialects import Dialect
 from jobmill.store.schema import job_dependencies, jobs
 
 
@@ -36,13 +38,13 @@ class Lock:
         assert record.worker_id is not None
         return cls(record.id, record.worker_id, record.attempts)
 
-    def guard(self) -> ColumnElement[bool]:
-        return and_(
-            jobs.c.id == self.job_id,
-            jobs.c.status == JobStatus.RUNNING,
-            jobs.c.locked_by == self.worker_id,
-            jobs.c.attempts == self.attempt,
-        )
+    def params(self) -> dict[str, Any]:
+        """Values for the ``lock_*`` parameters of ``guarded_update``."""
+        return {
+            "lock_job_id": self.job_id,
+            "lock_worker_id": self.worker_id,
+            "lock_attempt": self.attempt,
+        }
 
 
 @dataclass(frozen=True)
@@ -79,22 +81,79 @@ def dependencies_done() -> ColumnElement[bool]:
     return _DEPENDENCIES_DONE
 
 
-class ClaimOps(StoreBase):
-    def ready_filter(
-        self,
-        now: datetime,
-        queues: Sequence[str] | None = None,
-        job_names: Sequence[str] | None = None,
-    ) -> ColumnElement[bool]:
-        """Pending, due, dependencies done, in a served queue, of a known job."""
-        conditions = [jobs.c.status == JobStatus.PENDING, jobs.c.run_at <= now]
-        if queues:
-            conditions.append(jobs.c.queue.in_(queues))
-        if job_names is not None:
-            conditions.append(jobs.c.job_name.in_(job_names))
-        conditions.append(dependencies_done())
-        return and_(*conditions)
+# The hot path's statements are built once per shape, with bound parameters:
+# building and cache-keying a statement on every call cost more than running it.
 
+
+@cache
+def ready_filter(by_queue: bool, by_name: bool) -> ColumnElement[bool]:
+    """Pending, due (``:now``), dependencies done, in ``:queues``, of ``:job_names``."""
+    conditions = [jobs.c.status == JobStatus.PENDING, jobs.c.run_at <= bindparam("now")]
+    if by_queue:
+        conditions.append(jobs.c.queue.in_(bindparam("queues", expanding=True)))
+    if by_name:
+        conditions.append(jobs.c.job_name.in_(bindparam("job_names", expanding=True)))
+    conditions.append(_DEPENDENCIES_DONE)
+    return and_(*conditions)
+
+
+def _ready_params(
+    now: datetime, queues: Sequence[str] | None, job_names: Sequence[str] | None
+) -> tuple[ColumnElement[bool], dict[str, Any]]:
+    params: dict[str, Any] = {"now": now}
+    if queues:
+        params["queues"] = list(queues)
+    if job_names is not None:
+        params["job_names"] = list(job_names)
+    return ready_filter(bool(queues), job_names is not None), params
+
+
+_RUNNING_VALUES = {
+    "status": JobStatus.RUNNING.value,
+    "locked_by": bindparam("worker_id"),
+    "locked_until": bindparam("locked_until", type_=jobs.c.locked_until.type),
+    "attempts": jobs.c.attempts + 1,
+    "started_at": bindparam("now"),
+    "completed_at": None,
+    "updated_at": bindparam("now"),
+}
+
+
+@cache
+def _claim_statement(dialect: Dialect, by_queue: bool, by_name: bool) -> Update:
+    candidates = (
+        select(jobs.c.id)
+        .where(ready_filter(by_queue, by_name))
+        .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
+        .limit(bindparam("limit"))
+    )
+    return dialect.claim_statement(candidates, _RUNNING_VALUES)
+
+
+@cache
+def guarded_update(columns: tuple[str, ...]) -> Update:
+    """UPDATE of ``columns`` (as ``:new_<column>``) fenced by ``Lock.params()``."""
+    return (
+        update(jobs)
+        .where(
+            jobs.c.id == bindparam("lock_job_id"),
+            jobs.c.status == JobStatus.RUNNING,
+            jobs.c.locked_by == bindparam("lock_worker_id"),
+            jobs.c.attempts == bindparam("lock_attempt"),
+        )
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+
+
+def _update_fenced(conn: Connection, lock: Lock, values: dict[str, Any], extra: Any = None) -> int:
+    stmt = guarded_update(tuple(sorted(values)))
+    if extra is not None:
+        stmt = stmt.where(extra)
+    params = {**lock.params(), **{f"new_{column}": value for column, value in values.items()}}
+    return int(conn.execute(stmt, params).rowcount)
+
+
+class ClaimOps(StoreBase):
     def has_ready_jobs(
         self,
         queues: Sequence[str] | None = None,
@@ -102,9 +161,10 @@ class ClaimOps(StoreBase):
         now: datetime | None = None,
     ) -> bool:
         """A cheap read to decide whether taking the write lock is worth it."""
-        filter_ = self.ready_filter(now or utcnow(), queues, job_names)
+        filter_, params = _ready_params(now or utcnow(), queues, job_names)
         with self.read() as conn:
-            return conn.execute(select(jobs.c.id).where(filter_).limit(1)).first() is not None
+            found = conn.execute(select(jobs.c.id).where(filter_).limit(1), params).first()
+        return found is not None
 
     def claim_jobs(
         self,
@@ -117,17 +177,15 @@ class ClaimOps(StoreBase):
     ) -> list[JobMetadata]:
         """Atomically move up to ``limit`` ready jobs to running, best first."""
         now = now or utcnow()
-        candidates = (
-            select(jobs.c.id)
-            .where(self.ready_filter(now, queues, job_names))
-            .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
-            .limit(limit)
-        )
-        stmt = self.dialect.claim_statement(
-            candidates, _running_values(worker_id, lock_timeout, now)
+        _, params = _ready_params(now, queues, job_names)
+        stmt = _claim_statement(self.dialect, bool(queues), job_names is not None)
+        params.update(
+            limit=limit,
+            worker_id=worker_id,
+            locked_until=now + timedelta(seconds=lock_timeout),
         )
         with self.write() as conn:
-            rows = conn.execute(stmt).all()
+            rows = conn.execute(stmt, params).all()
         claimed = [metadata_from_row(row) for row in rows]
         claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
         return claimed
@@ -140,11 +198,16 @@ class ClaimOps(StoreBase):
         stmt = (
             update(jobs)
             .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING, dependencies_done())
-            .values(**_running_values(worker_id, lock_timeout, now))
+            .values(_RUNNING_VALUES)
             .returning(*jobs.c)
         )
+        params = {
+            "worker_id": worker_id,
+            "locked_until": now + timedelta(seconds=lock_timeout),
+            "now": now,
+        }
         with self.write() as conn:
-            row = conn.execute(stmt).first()
+            row = conn.execute(stmt, params).first()
         return metadata_from_row(row) if row else None
 
     def record_progress(self, lock: Lock, updates: Sequence[ProgressUpdate]) -> bool:
@@ -152,12 +215,9 @@ class ClaimOps(StoreBase):
         if not updates:
             return True
         last = updates[-1]
+        values = {"progress": last.percent, "progress_message": last.message, "updated_at": last.at}
         with self.write() as conn:
-            changed = conn.execute(
-                update(jobs)
-                .where(lock.guard())
-                .values(progress=last.percent, progress_message=last.message, updated_at=last.at)
-            ).rowcount
+            changed = _update_fenced(conn, lock, values)
             if changed:
                 record_events(conn, _progress_events(lock, updates))
         return bool(changed)
@@ -195,9 +255,7 @@ class ClaimOps(StoreBase):
         """Record how an attempt ended; False (nothing written) if fenced out."""
         now = now or utcnow()
         with self.write() as conn:
-            changed = conn.execute(
-                update(jobs).where(lock.guard()).values(**_outcome_values(outcome, now))
-            ).rowcount
+            changed = _update_fenced(conn, lock, _outcome_values(outcome, now))
             if not changed:
                 return False
             events = _progress_events(lock, outcome.progress)
@@ -242,11 +300,9 @@ class ClaimOps(StoreBase):
             error=error + ("; no attempts left" if exhausted else ""),
             retry_at=None if exhausted else now,
         )
-        changed = conn.execute(
-            update(jobs)
-            .where(lock.guard(), jobs.c.locked_until < now)
-            .values(**_outcome_values(outcome, now))
-        ).rowcount
+        changed = _update_fenced(
+            conn, lock, _outcome_values(outcome, now), extra=jobs.c.locked_until < now
+        )
         if not changed:
             return False
         events = _attempt_end_events(lock, record.started_at, outcome, now, kind="lock_expired")
@@ -259,19 +315,16 @@ class ClaimOps(StoreBase):
         """Give a running job back to pending without using up an attempt (shutdown)."""
         now = now or utcnow()
         with self.write() as conn:
-            changed = conn.execute(
-                update(jobs)
-                .where(lock.guard())
-                .values(
-                    status=JobStatus.PENDING,
-                    attempts=jobs.c.attempts - 1,
-                    locked_by=None,
-                    locked_until=None,
-                    started_at=None,
-                    run_at=now,
-                    updated_at=now,
-                )
-            ).rowcount
+            values = {
+                "status": JobStatus.PENDING,
+                "attempts": lock.attempt - 1,
+                "locked_by": None,
+                "locked_until": None,
+                "started_at": None,
+                "run_at": now,
+                "updated_at": now,
+            }
+            changed = _update_fenced(conn, lock, values)
             if changed:
                 record_events(
                     conn,
@@ -287,18 +340,6 @@ class ClaimOps(StoreBase):
                     ],
                 )
         return bool(changed)
-
-
-def _running_values(worker_id: str, lock_timeout: float, now: datetime) -> dict[str, Any]:
-    return {
-        "status": JobStatus.RUNNING,
-        "locked_by": worker_id,
-        "locked_until": now + timedelta(seconds=lock_timeout),
-        "attempts": jobs.c.attempts + 1,
-        "started_at": now,
-        "completed_at": None,
-        "updated_at": now,
-    }
 
 
 def _outcome_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
