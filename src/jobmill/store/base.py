@@ -28,7 +28,7 @@ class StoreBase:
         if connection is not None:
             yield connection
             return
-        with self.engine.begin() as conn:
+        with self.dialect.write_gate(), self.engine.begin() as conn:
             yield conn
 
     @contextmanager

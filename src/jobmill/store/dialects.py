@@ -9,6 +9,8 @@ wake-ups (PostgreSQL ``NOTIFY``; SQLite polls).
 
 from __future__ import annotations
 
+import threading
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, Engine, Select, Update, event, func, text, update
@@ -58,6 +60,10 @@ class Dialect:
     def prepare_engine(self, engine: Engine) -> None:
         """Install connection hooks (pragmas, transaction mode)."""
 
+    def write_gate(self) -> AbstractContextManager[Any]:
+        """Held around each write transaction this process opens."""
+        return nullcontext()
+
     def claim_statement(self, candidates: Select[Any], values: dict[str, Any]) -> Update:
         """An UPDATE moving the candidate rows to running, returning them."""
         return (
@@ -83,6 +89,12 @@ class SQLiteDialect(Dialect):
 
     def __init__(self, driver: str) -> None:
         self.driver = driver
+        self._writer = threading.RLock()
+
+    def write_gate(self) -> AbstractContextManager[Any]:
+        # SQLite has one writer. Threads of one process queue here instead of
+        # colliding in SQLite's busy handler, which sleeps in coarse steps.
+        return self._writer
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         if self.driver == "libsql":
