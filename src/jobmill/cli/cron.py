@@ -8,9 +8,7 @@ Thin views over ``jobmill.cron``; operator actions carry their source
 from __future__ import annotations
 
 import asyncio
-import logging
 import signal
-import sys
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Annotated, Any
 from zoneinfo import ZoneInfo
@@ -24,6 +22,7 @@ from jobmill.api import operator_source
 from jobmill.cli.app import app
 from jobmill.cli.errors import USAGE, CommandError
 from jobmill.cli.imports import ImportOption, load_job_modules
+from jobmill.cli.logs import configure_logging
 from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.cron.schedule import MisfirePolicy
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from jobmill.cron.scheduler import Scheduler
 
 OPERATE_PANEL = "Operate"
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 cron_app = typer.Typer(
     help="Recurring jobs: list, add, enable, disable, remove, run now, preview.",
@@ -241,7 +239,7 @@ def scheduler(
     from jobmill.cron.scheduler import Scheduler
     from jobmill.runtime import get_settings, get_store
 
-    _configure_logging(log_level)
+    configure_logging(log_level)
     load_job_modules(modules)
     interval = poll_interval if poll_interval is not None else get_settings().poll_interval
     try:
@@ -257,16 +255,3 @@ async def _run_until_signalled(runner: Scheduler) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await runner.arun(stop)
-
-
-def _configure_logging(level: str) -> None:
-    if level.lower() not in LOG_LEVELS:
-        raise CommandError(
-            f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {level!r}", USAGE
-        )
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)

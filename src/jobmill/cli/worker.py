@@ -13,9 +13,9 @@ import typer
 from jobmill.cli.app import app
 from jobmill.cli.errors import USAGE, CommandError
 from jobmill.cli.imports import ImportOption, job_modules, load_job_modules
+from jobmill.cli.logs import configure_logging
 
 WORKER_PANEL = "Workers"
-LOG_LEVELS = ("debug", "info", "warning", "error")
 
 
 @app.command("worker", rich_help_panel=WORKER_PANEL)
@@ -59,7 +59,7 @@ def worker(
       jobmill worker --queues mail,default --concurrency 20 --processes 4
       jobmill worker --burst          # run what is ready, then exit
     """
-    _configure_logging(log_level)
+    configure_logging(log_level)
     if processes < 1:
         raise CommandError(f"--processes must be >= 1, got {processes}", USAGE)
     if processes > 1:
@@ -129,16 +129,3 @@ def _size_pool_for(concurrency: int) -> None:
     settings = get_settings()
     if concurrency > settings.concurrency:
         jobmill.configure(**{**settings.model_dump(), "concurrency": concurrency})
-
-
-def _configure_logging(level: str) -> None:
-    if level.lower() not in LOG_LEVELS:
-        raise CommandError(
-            f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {level!r}", USAGE
-        )
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
-    logging.getLogger("alembic").setLevel(logging.WARNING)
