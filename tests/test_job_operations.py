@@ -123,3 +123,27 @@ def test_inline_runs_later_at_once(configured: Store) -> None:
         job_id = SendEmailJob.later(to="i@example.com", subject="s")
     assert jobmill.get(job_id).status is JobStatus.COMPLETED
     assert jobmill.get(SendEmailJob.later(to="x", subject="s")).status is JobStatus.PENDING
+
+
+def test_unknown_job_name_in_the_database_fails_clearly(configured: Store) -> None:
+    from jobmill.ids import new_job_id
+    from jobmill.store import NewJob
+
+    [job_id] = configured.enqueue(
+        [
+            NewJob(
+                id=new_job_id(),
+                job_name="RemovedLongAgoJob",
+                queue="default",
+                priority=0,
+                params={},
+                max_attempts=3,
+                timeout=None,
+            )
+        ]
+    )
+    assert drain() == 1
+    record = jobmill.get(job_id)
+    assert record.status is JobStatus.FAILED
+    assert "unknown job 'RemovedLongAgoJob'" in (record.error or "")
+    assert "registered jobs:" in (record.error or "")
