@@ -259,6 +259,15 @@ def test_run_failure_exits_1_with_the_error(configured: Store) -> None:
     assert f"jobmill status {record.id}" in result.stderr
 
 
+def test_run_failure_prints_an_error_with_brackets_as_written(configured: Store) -> None:
+    # Rich markup in an error ("[/bold]" closes nothing) must print, not crash.
+    result = cli("run", "CliFailJob", "-p", "code=closes [/bold] and [red]x[/red]")
+    assert result.exit_code == 1
+    assert "RuntimeError: cli failure closes [/bold] and [red]x[/red]" in result.stderr
+    [record] = configured.list_jobs()
+    assert record.status == "failed"
+
+
 def test_run_with_invalid_params_names_the_field_and_enqueues_nothing(
     configured: Store,
 ) -> None:

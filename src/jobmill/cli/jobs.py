@@ -132,7 +132,9 @@ def retry(
     console, source = make_console(), operator_source("cli")
     if job_id is not None:
         record = jobmill.retry(job_id, source=source)
-        console.print(f"{record.job_name} {record.id} is pending again (retried by {source})")
+        console.print(
+            f"{record.job_name} {record.id} is pending again (retried by {source})", markup=False
+        )
         return
     _retry_all_failed(name, source)
 
@@ -147,7 +149,9 @@ def _retry_all_failed(name: str | None, source: str) -> None:
         except JobStateError as exc:  # retried or discarded meanwhile
             problems.append(str(exc))
     which = f" {name}" if name else ""
-    console.print(f"Retried {len(ids) - len(problems)} failed{which} jobs (by {source})")
+    console.print(
+        f"Retried {len(ids) - len(problems)} failed{which} jobs (by {source})", markup=False
+    )
     if problems:
         raise CommandError(f"{len(problems)} could not be retried:", FAILURE, problems)
 
@@ -163,7 +167,7 @@ def cancel(
         message = "is cancelled"
     else:
         message = "is running: its worker was asked to stop it"
-    make_console().print(f"{record.job_name} {record.id} {message} (by {source})")
+    make_console().print(f"{record.job_name} {record.id} {message} (by {source})", markup=False)
 
 
 @app.command(rich_help_panel=JOBS_PANEL)

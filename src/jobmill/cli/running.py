@@ -16,6 +16,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from jobmill.cli.durations import parse_duration
@@ -114,10 +115,11 @@ def _enqueue(job_class: type[Job[Any, Any]], job_id: str, as_json: bool) -> None
 
 def _print_outcome(stderr: Console, record: JobMetadata, as_json: bool) -> None:
     took = format_duration(record.duration)
+    job = f"{escape(record.job_name)} {record.id}"
     if record.status == "completed":
-        stderr.print(f"[green]{record.job_name} {record.id} completed[/green] in {took}")
+        stderr.print(f"[green]{job} completed[/green] in {took}")
     else:
-        stderr.print(f"[red]{record.job_name} {record.id} {record.status}:[/red] {record.error}")
+        stderr.print(f"[red]{job} {record.status}:[/red] {escape(record.error or '')}")
         stderr.print(f"details and traceback: jobmill status {record.id}")
     if as_json:
         print_json(record.model_dump(mode="json"))
