@@ -258,3 +258,16 @@ def test_cli_serves_the_dashboard_on_loopback(tmp_path: Path) -> None:
     finally:
         process.terminate()
         process.communicate(timeout=30)
+
+
+def test_cli_with_malformed_auth_exits_2_before_announcing_the_server(tmp_path: Path) -> None:
+    process = run_cli(
+        ["dashboard", "--host", "0.0.0.0", "--port", str(free_port())],
+        tmp_path,
+        JOBMILL_DATABASE_URL=f"sqlite:///{tmp_path / 'jobs.db'}",
+        JOBMILL_DASHBOARD_AUTH="no-colon",
+    )
+    output, _ = process.communicate(timeout=60)
+    assert process.returncode == 2, output
+    assert "must be 'user:password'" in output
+    assert "jobmill dashboard on" not in output

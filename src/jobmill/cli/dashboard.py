@@ -33,10 +33,11 @@ def dashboard(
 
     settings = get_settings()
     check_bind(host, settings.dashboard_auth)
+    application = create_app()  # checks the auth setting before anything is announced
     shown = f"[{host}]" if ":" in host else host
     make_console(stderr=True).print(
         f"jobmill dashboard on http://{shown}:{port}/ "
         f"({'HTTP Basic auth' if settings.dashboard_auth else 'no auth, loopback only'}); "
         "Ctrl+C stops it"
     )
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    uvicorn.run(application, host=host, port=port, log_level="info")
