@@ -373,10 +373,11 @@ def _held(
 ) -> Iterator[tuple[Runner, AttemptContext]]:
     """A runner and attempt context, with the caller's lock kept alive meanwhile."""
     keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
-    keeper.hold(record.id, record.worker_id or "")
     runner = Runner(store, get_settings().progress_interval)
+    context = runner.context(record, list(listeners))
+    keeper.hold(record.id, record.worker_id or "", context.request_cancel)
     try:
-        yield runner, runner.context(record, list(listeners))
+        yield runner, context
     finally:
         keeper.release(record.id)
 

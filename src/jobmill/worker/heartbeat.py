@@ -16,23 +16,16 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobmill.clock import utcnow
+from jobmill.keeper import heartbeat_interval
 from jobmill.store import Store
 from jobmill.worker.attempts import Attempts, RunningAttempt
 from jobmill.worker.errors import ErrorStreak
 
 logger = logging.getLogger("jobmill.worker")
 
-# Heartbeats run this often relative to the lock timeout, and at least every
-# MAX_INTERVAL seconds so that cancellation requests arrive promptly.
-FRACTION_OF_LOCK_TIMEOUT = 0.25
-MAX_INTERVAL = 5.0
 # A workers row this old belongs to a worker that is gone (a live one beats
 # at least every MAX_INTERVAL, and re-registers if its row was pruned).
 STALE_WORKER_AFTER = timedelta(seconds=60)
-
-
-def heartbeat_interval(lock_timeout: float) -> float:
-    return min(MAX_INTERVAL, lock_timeout * FRACTION_OF_LOCK_TIMEOUT)
 
 
 class Heartbeat:

@@ -1,0 +1,69 @@
+"""Jobs run in the caller (``now``, ``execute_from_database``): locks, cancellation."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+
+import jobmill
+from jobmill import Job, JobFailed, JobStatus, runtime
+
+started: dict[str, threading.Event] = {}
+job_ids: dict[str, str] = {}
+
+
+@pytest.fixture
+def short_locks(database_url: str) -> Iterator[None]:
+    """Locks of one second, so the caller's heartbeat comes every quarter second."""
+    jobmill.configure(
+        database_url=database_url, lock_timeout=1, progress_interval=0, auto_upgrade=True
+    )
+    try:
+        yield
+    finally:
+        runtime.reset()
+
+
+class CallerCancellableJob(Job[dict[str, str], str]):
+    """Publishes its id, then works until asked to stop (or 10 s pass)."""
+
+    def perform(self, params: dict[str, str]) -> str:
+        job_ids[params["tag"]] = self.id
+        started[params["tag"]].set()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            self.raise_if_cancelled()
+            time.sleep(0.02)
+        return "never asked to stop"
+
+
+def _cancel_when_started(tag: str) -> threading.Thread:
+    started[tag] = threading.Event()
+
+    def cancel() -> None:
+        assert started[tag].wait(10)
+        jobmill.cancel(job_ids[tag])
+
+    thread = threading.Thread(target=cancel)
+    thread.start()
+    return thread
+
+
+def test_cancel_reaches_a_job_run_with_now(short_locks: None) -> None:
+    canceller = _cancel_when_started("now")
+    with pytest.raises(JobFailed) as caught:
+        CallerCancellableJob.now({"tag": "now"})
+    canceller.join()
+    assert caught.value.metadata.status is JobStatus.CANCELLED
+
+
+def test_cancel_reaches_a_job_run_with_execute_from_database(short_locks: None) -> None:
+    job_id = CallerCancellableJob.later({"tag": "exec"})
+    canceller = _cancel_when_started("exec")
+    result = CallerCancellableJob.execute_from_database(job_id)
+    canceller.join()
+    assert result.metadata.status is JobStatus.CANCELLED
+    assert not result.ok
