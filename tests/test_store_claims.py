@@ -144,6 +144,23 @@ def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: S
     assert configured.rescue_expired(now=later) == []
 
 
+def test_rescue_expired_ends_a_cancel_requested_job_cancelled(configured: Store) -> None:
+    parent = new_job()
+    child = new_job(depends_on=(parent.id,))
+    configured.enqueue([parent, child])
+    configured.claim_jobs("dead", 1, 1)
+    configured.cancel_job(parent.id, "test")  # its worker dies before it sees this
+
+    assert configured.rescue_expired(now=utcnow() + timedelta(seconds=5)) == [parent.id]
+
+    rescued = configured.get_job(parent.id)
+    assert rescued.status is JobStatus.CANCELLED
+    assert "cancellation was requested" in (rescued.error or "")
+    kinds = [e.kind for e in configured.stored_events(parent.id)]
+    assert kinds == ["cancel_requested", "started", "lock_expired", "cancelled"]
+    assert configured.get_job(child.id).status is JobStatus.CANCELLED
+
+
 def test_release_gives_the_attempt_back(configured: Store) -> None:
     configured.enqueue([new_job()])
     [record] = configured.claim_jobs("w", 1, 30)

@@ -293,13 +293,7 @@ class ClaimOps(StoreBase):
 
     def _rescue_one(self, conn: Connection, record: JobMetadata, now: datetime) -> bool:
         lock = Lock.of(record)
-        exhausted = record.attempts >= record.max_attempts
-        error = f"lock expired: worker {record.worker_id} stopped heartbeating"
-        outcome = Outcome(
-            status=JobStatus.FAILED if exhausted else JobStatus.PENDING,
-            error=error + ("; no attempts left" if exhausted else ""),
-            retry_at=None if exhausted else now,
-        )
+        outcome = _rescue_outcome(record, now)
         changed = _update_fenced(
             conn, lock, _outcome_values(outcome, now), extra=jobs.c.locked_until < now
         )
@@ -307,7 +301,7 @@ class ClaimOps(StoreBase):
             return False
         events = _attempt_end_events(lock, record.started_at, outcome, now, kind="lock_expired")
         record_events(conn, events)
-        if exhausted:
+        if outcome.status is not JobStatus.PENDING:
             cancel_dependents(conn, record.id, now)
         return True
 
@@ -340,6 +334,17 @@ class ClaimOps(StoreBase):
                     ],
                 )
         return bool(changed)
+
+
+def _rescue_outcome(record: JobMetadata, now: datetime) -> Outcome:
+    # A job whose cancellation was requested ends cancelled rather than run
+    # again; one out of attempts ends failed.
+    error = f"lock expired: worker {record.worker_id} stopped heartbeating"
+    if record.cancel_requested:
+        return Outcome(JobStatus.CANCELLED, error=error + "; cancellation was requested")
+    if record.attempts >= record.max_attempts:
+        return Outcome(JobStatus.FAILED, error=error + "; no attempts left")
+    return Outcome(JobStatus.PENDING, error=error, retry_at=now)
 
 
 def _outcome_values(outcome: Outcome, now: datetime) -> dict[str, Any]:
@@ -404,6 +409,6 @@ def _attempt_end_events(
             "traceback": outcome.traceback,
         }
     )
-    if kind and outcome.status is JobStatus.FAILED:
-        events.append({**common, "kind": "failed", "at": now, "error": outcome.error})
+    if kind and outcome.status is not JobStatus.PENDING:
+        events.append({**common, "kind": outcome.status.value, "at": now, "error": outcome.error})
     return events
