@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
 from collections.abc import Iterator
@@ -10,6 +11,7 @@ import pytest
 
 import jobmill
 from jobmill import Job, JobFailed, JobStatus, runtime
+from jobmill.store import JobFilter
 
 started: dict[str, threading.Event] = {}
 job_ids: dict[str, str] = {}
@@ -67,3 +69,23 @@ def test_cancel_reaches_a_job_run_with_execute_from_database(short_locks: None) 
     canceller.join()
     assert result.metadata.status is JobStatus.CANCELLED
     assert not result.ok
+
+
+class CallerSlowAsyncJob(Job[None, str]):
+    async def perform(self, params: None) -> str:
+        await asyncio.sleep(10)
+        return "finished"
+
+
+def test_anow_cancelled_by_its_caller_ends_cancelled_not_running(short_locks: None) -> None:
+    store = runtime.get_store()  # opened first, so the timeout hits inside perform
+
+    async def impatient() -> None:
+        await asyncio.wait_for(CallerSlowAsyncJob.anow(), 0.5)
+
+    with pytest.raises(TimeoutError):
+        asyncio.run(impatient())
+
+    [record] = store.list_jobs(JobFilter(job_name="CallerSlowAsyncJob"))
+    assert record.status is JobStatus.CANCELLED
+    assert record.worker_id is not None and record.locked_until is None

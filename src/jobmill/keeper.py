@@ -76,6 +76,12 @@ class LockKeeper:
     def _loop(self) -> None:
         pause = threading.Event()
         while not pause.wait(heartbeat_interval(self.lock_timeout)):
+            with self._mutex_held:
+                if not self._held:
+                    # Idle: end, so that a store replaced by ``configure`` is
+                    # not kept alive by this thread; ``hold`` starts another.
+                    self._thread = None
+                    return
             self.beat()
 
     def beat(self, now: datetime | None = None) -> None:

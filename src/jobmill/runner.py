@@ -40,6 +40,11 @@ class Settled:
 class Runner:
     """Runs attempts against one store."""
 
+    # Whether an attempt whose caller is cancelled (``anow`` under a timeout)
+    # is ended ``cancelled`` on the spot; else it stays running until its lock
+    # expires. A worker releases its attempts itself before cancelling them.
+    settles_abandoned = True
+
     def __init__(self, store: Store, progress_interval: float = 0.25) -> None:
         self.store = store
         self.progress_interval = progress_interval
@@ -148,11 +153,20 @@ class Runner:
             exception: BaseException | None = None
         except (Exception, asyncio.CancelledError) as exc:
             if isinstance(exc, asyncio.CancelledError) and not context.cancel_requested:
-                raise  # the worker itself is being cancelled, not the job
+                self._abandon(job, context, exc)
+                raise  # the caller itself is being cancelled, not only the job
             exception, stored = exc, None
         return await asyncio.to_thread(
             self._settle, job, context, data, stored, exception, allow_retry
         )
+
+    def _abandon(
+        self, job: Job[Any, Any], context: AttemptContext, exc: asyncio.CancelledError
+    ) -> None:
+        if self.settles_abandoned:
+            # Written here, on the loop: a cancelled task cannot reliably await.
+            context.request_cancel()
+            self._settle(job, context, None, None, exc, allow_retry=False)
 
     async def _ainvoke(
         self, job: Job[Any, Any], params: Any, context: AttemptContext, timeout: float | None

@@ -19,6 +19,8 @@ logger = logging.getLogger("jobmill.worker")
 class WorkerRunner(Runner):
     """Retries writing an attempt's outcome while its lock may still be ours."""
 
+    settles_abandoned = False  # shutdown releases attempts before cancelling them
+
     def __init__(self, store: Store, progress_interval: float, attempts: Attempts) -> None:
         super().__init__(store, progress_interval)
         self.attempts = attempts
