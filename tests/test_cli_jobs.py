@@ -435,6 +435,23 @@ def test_prune_deletes_old_finished_jobs_only(configured: Store) -> None:
     assert {record.id for record in configured.list_jobs()} == {recent.id, pending}
 
 
+def test_prune_dry_run_counts_by_status_and_deletes_nothing(configured: Store) -> None:
+    old_done, old_failed, recent = greet_now(), fail_now(), greet_now()
+    age(configured, old_done.id, 40)
+    age(configured, old_failed.id, 40)
+    age(configured, recent.id, 5)
+    result = cli("prune", "--older-than", "30d", "--dry-run")
+    assert result.exit_code == 0
+    assert "Would prune 2 jobs (cancelled 0, completed 1, failed 1) finished before" in (
+        result.stdout
+    )
+    assert "nothing was deleted" in result.stdout
+    assert configured.count_jobs() == 3
+    result = cli("prune", "--older-than", "30d", "--status", "failed", "--dry-run")
+    assert "Would prune 1 jobs (failed 1)" in result.stdout
+    assert configured.count_jobs() == 3
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

@@ -32,7 +32,10 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "retry": ("jobmill retry 019a885b", "jobmill retry --all-failed --name SendEmailJob"),
     "cancel": ("jobmill cancel 019a885b",),
-    "prune": ("jobmill prune --older-than 30d", "jobmill prune --older-than 7d --status failed"),
+    "prune": (
+        "jobmill prune --older-than 30d --dry-run",
+        "jobmill prune --older-than 7d --status failed",
+    ),
     "stats": ("jobmill stats", "jobmill stats --json"),
     "workers": ("jobmill workers",),
     "jobs": ("jobmill jobs", "jobmill jobs SendEmailJob --json"),

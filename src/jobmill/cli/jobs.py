@@ -7,6 +7,7 @@ source (``cli:user@host``) into the job's history.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -184,6 +185,9 @@ def prune(
             "--status", "-s", help="Only this status (repeatable); default: all finished."
         ),
     ] = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Count what would be deleted; delete nothing.")
+    ] = False,
 ) -> None:
     """Delete finished jobs (and their history) completed before a cut-off."""
     try:
@@ -199,9 +203,20 @@ def prune(
             USAGE,
         )
     cutoff = utcnow() - age
+    if dry_run:
+        _print_prunable(get_store().count_prunable_jobs(cutoff, wanted), cutoff)
+        return
     deleted = get_store().prune_jobs(cutoff, wanted)
     # Pruned jobs take their history with them: this line is the record of it.
     make_console().print(
         f"Pruned {deleted} jobs ({', '.join(wanted)}) finished before "
         f"{format_time(cutoff)} UTC, by {operator_source('cli')}"
+    )
+
+
+def _print_prunable(counts: dict[JobStatus, int], cutoff: datetime) -> None:
+    by_status = ", ".join(f"{status} {count}" for status, count in counts.items())
+    make_console().print(
+        f"Would prune {sum(counts.values())} jobs ({by_status}) finished before "
+        f"{format_time(cutoff)} UTC; nothing was deleted (--dry-run)"
     )

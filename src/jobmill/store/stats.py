@@ -8,6 +8,7 @@ long the history grows.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -54,6 +55,23 @@ class StatsOps(StoreBase):
         with self.read() as conn:
             counts = {JobStatus(status): count for status, count in conn.execute(stmt)}
         return {status: counts.get(status, 0) for status in sorted(FINAL_STATES)}
+
+    def count_prunable_jobs(
+        self, older_than: datetime, statuses: Sequence[JobStatus] = tuple(FINAL_STATES)
+    ) -> dict[JobStatus, int]:
+        """How many jobs ``prune_jobs(older_than, statuses)`` would delete, by status.
+
+        Finished statuses only, as ``prune_jobs`` takes; each is counted (0 if none).
+        """
+        wanted = sorted({JobStatus(status) for status in statuses} & FINAL_STATES)
+        stmt = (
+            select(jobs.c.status, func.count())
+            .where(jobs.c.status.in_(wanted), jobs.c.completed_at < older_than)
+            .group_by(jobs.c.status)
+        )
+        with self.read() as conn:
+            counts = {JobStatus(status): count for status, count in conn.execute(stmt)}
+        return {status: counts.get(status, 0) for status in wanted}
 
     def job_duration_percentiles(self, since: datetime) -> list[DurationStats]:
         """p50/p95/p99/max run time per job name, over jobs completed since ``since``.
