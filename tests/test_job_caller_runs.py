@@ -89,3 +89,22 @@ def test_anow_cancelled_by_its_caller_ends_cancelled_not_running(short_locks: No
     [record] = store.list_jobs(JobFilter(job_name="CallerSlowAsyncJob"))
     assert record.status is JobStatus.CANCELLED
     assert record.worker_id is not None and record.locked_until is None
+
+
+class CallerEchoJob(Job[dict[str, int], int]):
+    def perform(self, params: dict[str, int]) -> int:
+        return params["n"]
+
+
+def test_jobs_run_in_the_caller_refuse_dependencies(short_locks: None) -> None:
+    parent = CallerEchoJob.later({"n": 1})  # pending: a dependent must wait for it
+    waiting = CallerEchoJob.set(depends_on=[parent])
+    with pytest.raises(ValueError, match=f"depends_on: now\\(\\) .* cannot wait for {parent}"):
+        waiting.now({"n": 2})
+    with pytest.raises(ValueError, match="depends_on: batch\\(\\)"):
+        waiting.batch([{"n": 2}])
+    with pytest.raises(ValueError, match="depends_on: anow\\(\\)"):
+        asyncio.run(waiting.anow({"n": 2}))
+    with pytest.raises(ValueError, match="depends_on: abatch\\(\\)"):
+        asyncio.run(waiting.abatch([{"n": 2}]))
+    assert runtime.get_store().count_jobs() == 1  # nothing stored, nothing ran

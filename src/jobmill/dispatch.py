@@ -187,12 +187,22 @@ class Dispatch(Generic[P, R]):
 
     def now(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> JobResult[R]:
         """Run here, once, recorded in the jobs table; raises ``JobFailed`` on failure."""
+        self._refuse_dependencies("now")
         return _raise_on_failure(self._run_now(self.build(params, kwargs)))
 
     async def anow(
         self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any
     ) -> JobResult[R]:
+        self._refuse_dependencies("anow")
         return _raise_on_failure(await self._arun_now(self.build(params, kwargs)))
+
+    def _refuse_dependencies(self, call: str) -> None:
+        # A job run in the caller starts at once: it cannot wait for others.
+        if self.options.depends_on:
+            raise ValueError(
+                f"depends_on: {call}() runs the job at once and cannot wait for "
+                f"{', '.join(self.options.depends_on)}; use later() and a worker"
+            )
 
     def _start_now(self, new_job: NewJob) -> tuple[Store, JobMetadata]:
         store, settings = get_store(), get_settings()
@@ -222,6 +232,7 @@ class Dispatch(Generic[P, R]):
         stop_on_error: bool = False,
     ) -> list[JobResult[R]]:
         """Run every item now, at most ``concurrency`` at once; results in input order."""
+        self._refuse_dependencies("batch")
         new_jobs = self._build_many(items)
         stopped = False
 
@@ -243,6 +254,7 @@ class Dispatch(Generic[P, R]):
         concurrency: int = 5,
         stop_on_error: bool = False,
     ) -> list[JobResult[R]]:
+        self._refuse_dependencies("abatch")
         new_jobs = self._build_many(items)
         gate = asyncio.Semaphore(_positive(concurrency))
         stopped = False
