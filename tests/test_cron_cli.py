@@ -98,6 +98,13 @@ def test_add_rejects_bad_input_with_exit_2_and_stores_nothing(
     assert sqlite_configured.list_cron_jobs() == []
 
 
+def test_add_with_invalid_params_says_no_entry_was_added(sqlite_configured: Store) -> None:
+    result = cli("cron", "add", "--name", "bad", "--job", "CronStrictJob", "--cron", "@daily")
+    assert result.exit_code == 2
+    assert "invalid params for CronStrictJob; no cron entry was added:" in result.stderr
+    assert "enqueued" not in result.stderr
+
+
 @both_databases
 def test_add_rejects_a_taken_or_numeric_name() -> None:
     assert add("nightly").exit_code == 0

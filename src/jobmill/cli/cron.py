@@ -20,12 +20,13 @@ from rich.markup import escape
 from jobmill import cron
 from jobmill.api import operator_source
 from jobmill.cli.app import app
-from jobmill.cli.errors import USAGE, CommandError
+from jobmill.cli.errors import USAGE, CommandError, describe
 from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.logs import configure_logging
 from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.cron.schedule import MisfirePolicy
+from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
 from jobmill.store.cron import CronJob
 
@@ -128,18 +129,23 @@ def add(
       jobmill cron add --name nightly --job ReportJob --cron '0 2 * * *' --tz Europe/Berlin
     """
     load_job_modules(modules)
-    entry = cron.add_cron_job(
-        name=name,
-        job=job,
-        expression=expression,
-        timezone=timezone,
-        params=parse_params(params or []),
-        misfire=misfire,
-        backfill_limit=backfill_limit,
-        queue=queue,
-        priority=priority,
-        source=operator_source("cli"),
-    )
+    try:
+        entry = cron.add_cron_job(
+            name=name,
+            job=job,
+            expression=expression,
+            timezone=timezone,
+            params=parse_params(params or []),
+            misfire=misfire,
+            backfill_limit=backfill_limit,
+            queue=queue,
+            priority=priority,
+            source=operator_source("cli"),
+        )
+    except InvalidParams as exc:
+        details = describe(exc).details
+        message = f"invalid params for {exc.job_name}; no cron entry was added:"
+        raise CommandError(message, USAGE, details) from None
     make_console().print(
         f"Added cron entry {escape(entry.label)}: {escape(entry.job_name)} at "
         f"{escape(entry.cron_expression)} ({escape(entry.timezone)}); "
