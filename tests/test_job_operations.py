@@ -125,6 +125,20 @@ def test_inline_runs_later_at_once(configured: Store) -> None:
     assert jobmill.get(SendEmailJob.later(to="x", subject="s")).status is JobStatus.PENDING
 
 
+def test_inline_leaves_jobs_of_a_caller_transaction_for_drain(configured: Store) -> None:
+    from sqlalchemy import create_engine
+
+    app_engine = create_engine(configured.engine.url.render_as_string(hide_password=False))
+    try:
+        with inline(), app_engine.begin() as conn:
+            job_id = SendEmailJob.set(connection=conn).later(to="t@example.com", subject="s")
+    finally:
+        app_engine.dispose()
+    assert jobmill.get(job_id).status is JobStatus.PENDING
+    assert drain() == 1
+    assert jobmill.get(job_id).status is JobStatus.COMPLETED
+
+
 def test_unknown_job_name_in_the_database_fails_clearly(configured: Store) -> None:
     from jobmill.ids import new_job_id
     from jobmill.store import NewJob

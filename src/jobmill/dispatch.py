@@ -178,7 +178,10 @@ class Dispatch(Generic[P, R]):
     def _store_jobs(self, new_jobs: list[NewJob]) -> list[str]:
         store = get_store()
         ids = store.enqueue(new_jobs, connection=self.options.connection)
-        if inline_mode.get():
+        # A job enqueued on the caller's connection exists only once the caller
+        # commits: running it now would wait on the caller's own write lock
+        # (SQLite) or not find it (PostgreSQL). ``drain()`` runs it later.
+        if inline_mode.get() and self.options.connection is None:
             for job_id in ids:
                 _run_inline(self.job_class, store, job_id)
         return ids

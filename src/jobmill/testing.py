@@ -23,7 +23,11 @@ from jobmill.store import Lock, Outcome
 
 @contextmanager
 def inline() -> Iterator[None]:
-    """Within the block, ``later()`` stores the job and runs it before returning."""
+    """Within the block, ``later()`` stores the job and runs it before returning.
+
+    Jobs enqueued inside the caller's transaction (``set(connection=...)``)
+    are left pending: they exist only once it commits; ``drain()`` runs them.
+    """
     token = inline_mode.set(True)
     try:
         yield
