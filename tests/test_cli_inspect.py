@@ -197,6 +197,21 @@ def test_help_of_one_command_shows_its_options() -> None:
     assert "no command 'nope'" in missing.stderr
 
 
+@pytest.mark.parametrize(
+    ("command", "usage"),
+    [
+        ("retry", "jobmill retry [OPTIONS] [ID_PREFIX]"),
+        ("jobs", "jobmill jobs [OPTIONS] [JOB]"),
+        ("help", "jobmill help [OPTIONS] [COMMAND]"),
+    ],
+)
+def test_usage_lines_bracket_an_optional_argument_once(command: str, usage: str) -> None:
+    result = cli(command, "--help")
+    assert result.exit_code == 0
+    assert usage in result.stdout
+    assert "[[" not in result.stdout
+
+
 def test_import_option_of_a_missing_module_exits_2() -> None:
     result = cli("--import", "cli_no_such_module", "list")
     assert result.exit_code == 2

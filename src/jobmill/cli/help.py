@@ -54,7 +54,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
 def help_command(
     ctx: typer.Context,
     command: Annotated[
-        str | None, typer.Argument(metavar="[COMMAND]", help="Show this command's options.")
+        str | None, typer.Argument(metavar="COMMAND", help="Show this command's options.")
     ] = None,
 ) -> None:
     """Show the commands with examples (or one command's options)."""

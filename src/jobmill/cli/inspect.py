@@ -143,7 +143,7 @@ def _ago(moment: datetime, now: datetime) -> float:
 @app.command("jobs", rich_help_panel=INSPECT_PANEL)
 def jobs_command(
     name: Annotated[
-        str | None, typer.Argument(metavar="[JOB]", help="Show only this job, in full.")
+        str | None, typer.Argument(metavar="JOB", help="Show only this job, in full.")
     ] = None,
     as_json: JsonOption = False,
     modules: ImportOption = None,

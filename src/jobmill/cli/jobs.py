@@ -116,7 +116,7 @@ def find_job(name: str) -> type[Job[Any, Any]]:
 @app.command(rich_help_panel=JOBS_PANEL)
 def retry(
     job_id: Annotated[
-        str | None, typer.Argument(metavar="[ID_PREFIX]", help="The job to retry.")
+        str | None, typer.Argument(metavar="ID_PREFIX", help="The job to retry.")
     ] = None,
     all_failed: Annotated[
         bool, typer.Option("--all-failed", help="Retry every failed job (see --name).")
