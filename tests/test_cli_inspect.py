@@ -203,9 +203,10 @@ def test_help_of_one_command_shows_its_options() -> None:
         ("retry", "jobmill retry [OPTIONS] [ID_PREFIX]"),
         ("jobs", "jobmill jobs [OPTIONS] [JOB]"),
         ("help", "jobmill help [OPTIONS] [COMMAND]"),
+        ("prune", "-s, --status STATUS"),
     ],
 )
-def test_usage_lines_bracket_an_optional_argument_once(command: str, usage: str) -> None:
+def test_help_names_arguments_and_options_plainly(command: str, usage: str) -> None:
     result = cli(command, "--help")
     assert result.exit_code == 0
     assert usage in result.stdout

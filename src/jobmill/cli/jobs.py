@@ -182,7 +182,10 @@ def prune(
     statuses: Annotated[
         list[JobStatus] | None,
         typer.Option(
-            "--status", "-s", help="Only this status (repeatable); default: all finished."
+            "--status",
+            "-s",
+            metavar="STATUS",
+            help="completed, failed or cancelled (repeatable); default: all three.",
         ),
     ] = None,
     dry_run: Annotated[
