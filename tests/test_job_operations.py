@@ -109,6 +109,32 @@ def test_failed_link_cancels_dependents_transitively(configured: Store) -> None:
     assert f"dependency {first} ended failed" == jobmill.get(second).error
 
 
+def test_retrying_a_failed_link_brings_back_the_dependents_it_cancelled(
+    configured: Store,
+) -> None:
+    first, second, third = jobmill.chain(
+        FoundationFailingJob.step(message="broken link"),
+        SendEmailJob.step(to="b", subject="s"),
+        SendEmailJob.step(to="c", subject="s"),
+    )
+    dead_too = SendEmailJob.set(delay=3600).later(to="d", subject="s")
+    both = SendEmailJob.set(depends_on=[first, dead_too]).later(to="e", subject="s")
+    drain()
+    assert jobmill.get(third).status is JobStatus.CANCELLED
+    assert jobmill.get(both).error == f"dependency {first} ended failed"
+    jobmill.cancel(dead_too)
+
+    jobmill.retry(first)
+
+    for revived in (second, third):
+        meta = jobmill.get(revived)
+        assert (meta.status, meta.error, meta.completed_at) == (JobStatus.PENDING, None, None)
+    assert jobmill.history(third)[-1].source == f"dependency:{second}"
+    assert jobmill.get(both).status is JobStatus.CANCELLED  # dead_too is still cancelled
+    drain()  # the link fails again: its dependents end cancelled again
+    assert jobmill.get(third).status is JobStatus.CANCELLED
+
+
 def test_depending_on_a_dead_job_cancels_at_once(configured: Store) -> None:
     dead = SendEmailJob.later(to="a", subject="s")
     jobmill.cancel(dead)

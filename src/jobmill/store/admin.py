@@ -12,7 +12,7 @@ from jobmill.errors import JobNotFound, JobStateError
 from jobmill.records import JobMetadata
 from jobmill.states import FINAL_STATES, JobStatus
 from jobmill.store.base import StoreBase, metadata_from_row, record_events
-from jobmill.store.cascade import cancel_dependents
+from jobmill.store.cascade import cancel_dependents, revive_dependents
 from jobmill.store.schema import job_dependencies, job_events, jobs
 
 
@@ -67,7 +67,9 @@ class AdminOps(StoreBase):
     ) -> JobMetadata:
         """A failed or cancelled job back to pending with ``allowance`` fresh attempts.
 
-        Attempt numbers keep counting up, so earlier attempts stay distinct in
+        The dependents it took down with it (cancelled because it failed or was
+        cancelled) come back to pending too, so a retried chain link resumes
+        the chain. Attempt numbers keep counting up, so earlier attempts stay distinct in
         the history and a late write from an old attempt stays fenced out.
         """
         now = now or utcnow()
@@ -112,6 +114,7 @@ class AdminOps(StoreBase):
                     }
                 ],
             )
+            revive_dependents(conn, job_id, now)
             return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
 
     def failed_job_ids(self, job_name: str | None = None) -> list[str]:

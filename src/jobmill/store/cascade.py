@@ -1,14 +1,21 @@
-"""Dependents of a job that failed or was cancelled end cancelled, transitively."""
+"""Dependents of a job that failed or was cancelled end cancelled, transitively;
+a manual retry of that job brings them back."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, select, update
+from sqlalchemy import Connection, exists, select, update
 
 from jobmill.states import JobStatus
 from jobmill.store.base import record_events
 from jobmill.store.schema import job_dependencies, jobs
+
+_DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
+
+
+def _reason(parent: str, status: str) -> str:
+    return f"dependency {parent} ended {status}"
 
 
 def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> list[str]:
@@ -17,6 +24,10 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
     frontier = [job_id]
     while frontier:
         parent = frontier.pop()
+        parent_status = connection.execute(
+            select(jobs.c.status).where(jobs.c.id == parent)
+        ).scalar_one()
+        reason = _reason(parent, parent_status)
         children = connection.execute(
             select(jobs.c.id, jobs.c.attempts)
             .join(job_dependencies, job_dependencies.c.job_id == jobs.c.id)
@@ -26,19 +37,10 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
             )
         ).all()
         for child_id, attempts in children:
-            parent_status = connection.execute(
-                select(jobs.c.status).where(jobs.c.id == parent)
-            ).scalar_one()
-            reason = f"dependency {parent} ended {parent_status}"
             done = connection.execute(
                 update(jobs)
                 .where(jobs.c.id == child_id, jobs.c.status == JobStatus.PENDING)
-                .values(
-                    status=JobStatus.CANCELLED,
-                    error=reason,
-                    completed_at=now,
-                    updated_at=now,
-                )
+                .values(status=JobStatus.CANCELLED, error=reason, completed_at=now, updated_at=now)
             ).rowcount
             if done:
                 record_events(
@@ -57,3 +59,50 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
                 cancelled.append(child_id)
                 frontier.append(child_id)
     return cancelled
+
+
+def revive_dependents(connection: Connection, job_id: str, now: datetime) -> list[str]:
+    """Back to pending: the jobs that ``cancel_dependents`` cancelled because of
+    ``job_id`` (transitively), unless another of their dependencies is dead too."""
+    revived: list[str] = []
+    frontier = [job_id]
+    other = jobs.alias("other")
+    while frontier:
+        parent = frontier.pop()
+        children = connection.execute(
+            select(jobs.c.id, jobs.c.attempts)
+            .join(job_dependencies, job_dependencies.c.job_id == jobs.c.id)
+            .where(
+                job_dependencies.c.depends_on_id == parent,
+                jobs.c.status == JobStatus.CANCELLED,
+                jobs.c.error.like(_reason(parent, "%")),
+            )
+        ).all()
+        for child_id, attempts in children:
+            other_dead = exists().where(
+                job_dependencies.c.job_id == child_id,
+                other.c.id == job_dependencies.c.depends_on_id,
+                other.c.status.in_(_DEAD),
+            )
+            done = connection.execute(
+                update(jobs)
+                .where(jobs.c.id == child_id, jobs.c.status == JobStatus.CANCELLED, ~other_dead)
+                .values(status=JobStatus.PENDING, error=None, completed_at=None, updated_at=now)
+            ).rowcount
+            if done:
+                record_events(
+                    connection,
+                    [
+                        {
+                            "job_id": child_id,
+                            "kind": "retried",
+                            "at": now,
+                            "attempt": attempts,
+                            "message": f"dependency {parent} was retried",
+                            "source": f"dependency:{parent}",
+                        }
+                    ],
+                )
+                revived.append(child_id)
+                frontier.append(child_id)
+    return revived
