@@ -76,11 +76,6 @@ _DEPENDENCIES_DONE = ~exists().where(
 )
 
 
-def dependencies_done() -> ColumnElement[bool]:
-    """True for a job none of whose dependencies is unfinished."""
-    return _DEPENDENCIES_DONE
-
-
 # The hot path's statements are built once per shape, with bound parameters:
 # building and cache-keying a statement on every call cost more than running it.
 
@@ -128,6 +123,26 @@ def _claim_statement(dialect: Dialect, by_queue: bool, by_name: bool) -> Update:
         .limit(bindparam("limit"))
     )
     return dialect.claim_statement(candidates, _RUNNING_VALUES)
+
+
+# One specific pending job (``execute_from_database``, ``inline``).
+_CLAIM_ONE = (
+    update(jobs)
+    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == JobStatus.PENDING, _DEPENDENCIES_DONE)
+    .values(_RUNNING_VALUES)
+    .returning(*jobs.c)
+)
+
+_EXTEND_LOCKS = (
+    update(jobs)
+    .where(
+        jobs.c.id.in_(bindparam("job_ids", expanding=True)),
+        jobs.c.status == JobStatus.RUNNING,
+        jobs.c.locked_by == bindparam("worker_id"),
+    )
+    .values(locked_until=bindparam("locked_until", type_=jobs.c.locked_until.type))
+    .returning(jobs.c.id, jobs.c.cancel_requested)
+)
 
 
 @cache
@@ -195,19 +210,14 @@ class ClaimOps(StoreBase):
     ) -> JobMetadata | None:
         """Claim one specific pending job whose dependencies are done, or None."""
         now = now or utcnow()
-        stmt = (
-            update(jobs)
-            .where(jobs.c.id == job_id, jobs.c.status == JobStatus.PENDING, dependencies_done())
-            .values(_RUNNING_VALUES)
-            .returning(*jobs.c)
-        )
         params = {
+            "job_id": job_id,
             "worker_id": worker_id,
             "locked_until": now + timedelta(seconds=lock_timeout),
             "now": now,
         }
         with self.write() as conn:
-            row = conn.execute(stmt, params).first()
+            row = conn.execute(_CLAIM_ONE, params).first()
         return metadata_from_row(row) if row else None
 
     def record_progress(self, lock: Lock, updates: Sequence[ProgressUpdate]) -> bool:
@@ -236,17 +246,13 @@ class ClaimOps(StoreBase):
         if not job_ids:
             return {}
         now = now or utcnow()
+        params = {
+            "job_ids": list(job_ids),
+            "worker_id": worker_id,
+            "locked_until": now + timedelta(seconds=lock_timeout),
+        }
         with self.write() as conn:
-            rows = conn.execute(
-                update(jobs)
-                .where(
-                    jobs.c.id.in_(job_ids),
-                    jobs.c.status == JobStatus.RUNNING,
-                    jobs.c.locked_by == worker_id,
-                )
-                .values(locked_until=now + timedelta(seconds=lock_timeout))
-                .returning(jobs.c.id, jobs.c.cancel_requested)
-            ).all()
+            rows = conn.execute(_EXTEND_LOCKS, params).all()
         return {row.id: bool(row.cancel_requested) for row in rows}
 
     def finish_attempt(
