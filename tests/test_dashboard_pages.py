@@ -236,6 +236,22 @@ def test_scheduled_page_lists_future_jobs_soonest_first(client: TestClient) -> N
     assert "in 4m" in page or "in 5m" in page
 
 
+def test_scheduled_pages_read_soonest_first(client: TestClient) -> None:
+    DashboardEchoJob.set(delay=timedelta(hours=1)).later_many([{"text": "s"}] * 51)
+    page = client.get("/scheduled").text
+    assert re.search(r'rel="next" href="\?page=2">Later →</a>', page)
+    assert "Older" not in page and "Newer" not in page
+    second = client.get("/scheduled?page=2").text
+    assert re.search(r'rel="prev" href="\?page=1">← Sooner</a>', second)
+
+
+def test_jobs_page_says_why_it_is_empty(client: TestClient) -> None:
+    assert "No jobs yet." in client.get("/jobs").text
+    assert "No jobs match these filters." in client.get("/jobs?queue=dash-none").text
+    DashboardEchoJob.later(text="one")
+    assert "No jobs on this page." in client.get("/jobs?page=2").text
+
+
 def test_workers_page_shows_heartbeats_and_running_jobs(
     client: TestClient, configured: Store
 ) -> None:
