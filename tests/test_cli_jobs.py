@@ -4,6 +4,7 @@ the real Typer application, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import pytest
@@ -172,6 +173,16 @@ def test_status_json_has_the_record_history_and_dependencies() -> None:
     assert data["status"] == "pending"
     assert data["depends_on"] == [first]
     assert [event["kind"] for event in data["history"]] == ["enqueued"]
+
+
+def test_status_of_a_chained_job_names_the_jobs_waiting_for_it() -> None:
+    first, second = jobmill.chain(
+        cli_jobs.CliGreetJob.step(name="a"), cli_jobs.CliGreetJob.step(name="b")
+    )
+    shown = cli("status", first).stdout
+    assert re.search(rf"^needed by\s+{second}$", shown, re.MULTILINE)
+    assert json.loads(cli("status", first, "--json").stdout)["dependents"] == [second]
+    assert json.loads(cli("status", second, "--json").stdout)["dependents"] == []
 
 
 def test_status_of_an_unknown_id_exits_1() -> None:

@@ -79,11 +79,12 @@ def status(
     """Show one job: params, result, error and traceback, progress, lock, events."""
     record = jobmill.get(job_id)
     events = jobmill.history(record.id)
-    depends_on = get_store().dependency_ids(record.id)
+    store = get_store()
+    depends_on, dependents = store.dependency_ids(record.id), store.dependent_ids(record.id)
     if as_json:
-        print_json(job_json(record, events, depends_on))
+        print_json(job_json(record, events, depends_on, dependents))
     else:
-        print_job(make_console(), record, events, depends_on)
+        print_job(make_console(), record, events, depends_on, dependents=dependents)
 
 
 @app.command(rich_help_panel=JOBS_PANEL)

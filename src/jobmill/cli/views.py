@@ -50,12 +50,17 @@ def print_jobs_table(console: Console, records: Sequence[JobMetadata]) -> None:
 
 
 def job_json(
-    record: JobMetadata, events: Sequence[JobEvent], depends_on: Sequence[str]
+    record: JobMetadata,
+    events: Sequence[JobEvent],
+    depends_on: Sequence[str],
+    dependents: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """``status --json``: the record's fields, plus ``history`` and ``depends_on``."""
+    """``status --json``: the record's fields, plus ``history``, ``depends_on`` and
+    ``dependents`` (the jobs that wait for this one)."""
     return {
         **record.model_dump(mode="json"),
         "depends_on": list(depends_on),
+        "dependents": list(dependents),
         "history": [event.model_dump(mode="json") for event in events],
     }
 
@@ -66,10 +71,11 @@ def print_job(
     events: Sequence[JobEvent],
     depends_on: Sequence[str],
     now: datetime | None = None,
+    dependents: Sequence[str] = (),
 ) -> None:
     """The ``status`` page: fields, params, result, error, progress, lock, events."""
     console.print(f"[bold]{escape(record.job_name)}[/bold] {record.id}")
-    console.print(_fields(record, depends_on, now or utcnow()))
+    console.print(_fields(record, depends_on, dependents, now or utcnow()))
     _print_json_section(console, "Params", record.params)
     if record.result is not None:
         _print_json_section(console, "Result", record.result)
@@ -88,7 +94,9 @@ def print_job(
     console.print(_events_table(console, others))
 
 
-def _fields(record: JobMetadata, depends_on: Sequence[str], now: datetime) -> Table:
+def _fields(
+    record: JobMetadata, depends_on: Sequence[str], dependents: Sequence[str], now: datetime
+) -> Table:
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="bold")
     grid.add_column()
@@ -110,6 +118,7 @@ def _fields(record: JobMetadata, depends_on: Sequence[str], now: datetime) -> Ta
         "unique key": escape(record.unique_key) if record.unique_key else None,
         "cron entry": str(record.cron_job_id) if record.cron_job_id is not None else None,
         "depends on": ", ".join(depends_on) or None,
+        "needed by": ", ".join(dependents) or None,
         "cancel": "requested" if record.cancel_requested else None,
     }
     rows.extend((name, value) for name, value in optional.items() if value)
