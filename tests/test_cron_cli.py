@@ -5,10 +5,10 @@ PostgreSQL; input checks, which happen before any query, on SQLite only."""
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from typer.testing import CliRunner, Result
 
 import cron_jobs  # noqa: F401  (registers the jobs the entries name)
@@ -166,6 +166,20 @@ def test_list_shows_each_entry_with_its_state(configured: Store) -> None:
     assert "America/New_York  yes" in nightly
     assert " pending " in nightly and ("EST" in nightly or "EDT" in nightly)
     assert jobmill.get(job_id).status == "pending"
+
+
+def test_list_marks_a_tick_no_scheduler_has_fired_as_overdue(sqlite_configured: Store) -> None:
+    add("nightly")
+    add("hourly")
+    with sqlite_configured.engine.begin() as conn:
+        conn.execute(
+            update(cron_table)
+            .where(cron_table.c.name == "nightly")
+            .values(next_run_at=datetime.now(UTC) - timedelta(hours=3))
+        )
+    rows = {line.split()[1]: line for line in cli("cron", "list").stdout.splitlines()[1:]}
+    assert "UTC (overdue)" in rows["nightly"]
+    assert "overdue" not in rows["hourly"]
 
 
 @both_databases

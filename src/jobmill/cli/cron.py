@@ -25,7 +25,8 @@ from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.logs import configure_logging
 from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
-from jobmill.cron.schedule import MisfirePolicy
+from jobmill.clock import utcnow
+from jobmill.cron.schedule import MISFIRE_GRACE, MisfirePolicy
 from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
 from jobmill.store.cron import CronJob
@@ -66,6 +67,7 @@ def list_entries(
 
 
 def _print_entries(console: Console, entries: list[CronJob]) -> None:
+    now = utcnow()
     table = make_table(
         console, "id", "name", "job", "expression", "timezone", "enabled", "last run (UTC)",
         "next run", "last job", "missed", "last error",
@@ -79,7 +81,7 @@ def _print_entries(console: Console, entries: list[CronJob]) -> None:
             escape(entry.timezone),
             "[green]yes[/green]" if entry.enabled else "[red]no[/red]",
             format_time(entry.last_run_at),
-            _wall_clock(entry.next_run_at, entry.timezone),
+            _next_run(entry, now),
             styled_status(entry.last_job_status) if entry.last_job_status else "-",
             str(entry.missed_ticks),
             escape(entry.last_error or "-"),
@@ -211,6 +213,15 @@ def next_times(
         if timezone != "UTC":
             line += f"  ({_wall_clock(moment, 'UTC')})"
         console.print(line)
+
+
+def _next_run(entry: CronJob, now: datetime) -> str:
+    """The next run on the entry's clock, marked when a scheduler should have fired it."""
+    text = _wall_clock(entry.next_run_at, entry.timezone)
+    due = entry.next_run_at
+    if entry.enabled and due is not None and now - due > MISFIRE_GRACE:
+        text += " [red](overdue)[/red]"  # no scheduler (or worker) is running
+    return text
 
 
 def _wall_clock(moment: datetime | None, timezone: str) -> str:
