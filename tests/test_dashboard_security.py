@@ -271,3 +271,18 @@ def test_cli_with_malformed_auth_exits_2_before_announcing_the_server(tmp_path: 
     assert process.returncode == 2, output
     assert "must be 'user:password'" in output
     assert "jobmill dashboard on" not in output
+
+
+def test_cli_on_a_port_in_use_exits_1_naming_it(sqlite_configured: Store) -> None:
+    from typer.testing import CliRunner
+
+    from jobmill.cli import load_commands
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(load_commands(), ["dashboard", "--port", str(port)])
+    assert result.exit_code == 1, result.output
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "jobmill dashboard on" not in result.stderr

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
 
 from jobmill.cli.app import app
+from jobmill.cli.errors import FAILURE, CommandError
 from jobmill.cli.output import make_console
 
 
@@ -34,6 +36,7 @@ def dashboard(
     settings = get_settings()
     check_bind(host, settings.dashboard_auth)
     application = create_app()  # checks the auth setting before anything is announced
+    check_port(host, port)
     shown = f"[{host}]" if ":" in host else host
     make_console(stderr=True).print(
         f"jobmill dashboard on http://{shown}:{port}/ "
@@ -41,3 +44,18 @@ def dashboard(
         "Ctrl+C stops it"
     )
     uvicorn.run(application, host=host, port=port, log_level="info")
+
+
+def check_port(host: str, port: int) -> None:
+    """Fail with exit 1 and the reason when ``host:port`` cannot be listened on.
+
+    uvicorn would log the error and exit 3, outside the CLI's exit codes.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+            probe.bind(address)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        raise CommandError(f"cannot listen on {host}:{port}: {reason}", FAILURE) from None
