@@ -15,6 +15,7 @@ import cli_jobs
 import jobmill
 from jobmill.cli import load_commands
 from jobmill.clock import utcnow
+from jobmill.humanize import format_time
 from jobmill.records import JobMetadata
 from jobmill.store import JobFilter, Store
 from jobmill.store.schema import jobs
@@ -258,6 +259,8 @@ def test_run_with_delay_schedules_the_job() -> None:
     assert record.status == "pending"
     assert record.priority == 7
     assert timedelta(minutes=119) < record.run_at - utcnow() <= timedelta(hours=2)
+    assert f"to run at {format_time(record.run_at)} UTC" in result.stderr
+    assert "to run at" not in cli("run", "CliGreetJob", "-p", "name=now", "--later").stderr
 
 
 def test_run_failure_exits_1_with_the_error(configured: Store) -> None:

@@ -24,7 +24,7 @@ from jobmill.cli.errors import FAILURE, USAGE, CommandError
 from jobmill.cli.output import make_console, print_json
 from jobmill.cli.params import parse_params
 from jobmill.errors import JobFailed
-from jobmill.humanize import format_duration
+from jobmill.humanize import format_duration, format_time
 from jobmill.job import Job
 from jobmill.records import JobMetadata
 from jobmill.store import ProgressUpdate
@@ -109,7 +109,13 @@ def _enqueue(job_class: type[Job[Any, Any]], job_id: str, as_json: bool) -> None
         print_json(record.model_dump(mode="json"))
         return
     typer.echo(job_id)
-    note = f"queued {job_class.job_name} on {record.queue!r}; see it with: jobmill status {job_id}"
+    when = ""
+    if (record.run_at - record.enqueued_at).total_seconds() >= 1:  # not just clock jitter
+        when = f" to run at {format_time(record.run_at)} UTC"
+    note = (
+        f"queued {job_class.job_name} on {record.queue!r}{when}; "
+        f"see it with: jobmill status {job_id}"
+    )
     make_console(stderr=True).print(note, markup=False)
 
 
