@@ -216,9 +216,20 @@ def test_help_names_arguments_and_options_plainly(command: str, usage: str) -> N
 def test_import_option_of_a_missing_module_exits_2() -> None:
     result = cli("--import", "cli_no_such_module", "list")
     assert result.exit_code == 2
-    assert "could not import job module 'cli_no_such_module'" in result.stderr
+    assert "could not import job module 'cli_no_such_module' (from --import)" in result.stderr
+    assert "`imports`" not in result.stderr
     run = cli("run", "CliGreetJob", "--import", "cli_no_such_module")
     assert run.exit_code == 2
+
+
+def test_a_missing_module_of_the_imports_setting_is_named_as_such(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("JOBMILL_IMPORTS", "cli_jobs,cli_no_such_module")
+    jobmill.configure(database_url=runtime.get_settings().database_url)
+    result = cli("jobs")
+    assert result.exit_code == 2
+    assert "'cli_no_such_module' (from the `imports` setting)" in result.stderr
 
 
 def test_db_upgrade_reports_the_revision(sqlite_configured: Store) -> None:

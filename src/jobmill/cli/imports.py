@@ -48,11 +48,18 @@ def load_job_modules(extra: Sequence[str] | None = None) -> list[str]:
     ``jobmill --import myapp.jobs ...`` finds ``./myapp``. A module that
     cannot be imported is a usage error (exit 2) naming the module.
     """
+    from jobmill.runtime import get_settings
+
     modules = job_modules(extra)
     if os.getcwd() not in sys.path and "" not in sys.path:
         sys.path.insert(0, os.getcwd())
-    try:
-        registry.import_job_modules(modules)
-    except ImportError as exc:
-        raise CommandError(str(exc), USAGE) from exc
+    configured = set(get_settings().imports)
+    for module in modules:
+        try:
+            registry.import_job_modules([module])
+        except ImportError as exc:
+            origin = "the `imports` setting" if module in configured else "--import"
+            reason = exc.__cause__ or exc
+            message = f"could not import job module {module!r} (from {origin}): {reason}"
+            raise CommandError(message, USAGE) from exc
     return modules
