@@ -138,3 +138,19 @@ def test_progress_updates_live_without_reloading(
     expect(page.locator("#job-live .status")).to_have_text("completed", timeout=10_000)
     expect(page.locator("pre.json").nth(1)).to_contain_text('"steps": 4')
     page.close()
+
+
+def test_every_page_loads_without_a_failed_request_or_console_error(
+    browser: Any, server: str
+) -> None:
+    page = browser.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on(
+        "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
+    )
+    for path in ("/", "/jobs", "/failed", "/scheduled", "/cron", "/workers"):
+        page.goto(f"{server}{path}")
+        page.wait_for_load_state("networkidle")
+    page.close()
+    assert problems == []
