@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from sqlalchemy import event
 
 import jobmill
 from jobmill import Job, JobFailed, JobStatus, runtime
@@ -108,3 +109,23 @@ def test_jobs_run_in_the_caller_refuse_dependencies(short_locks: None) -> None:
     with pytest.raises(ValueError, match="depends_on: abatch\\(\\)"):
         asyncio.run(waiting.abatch([{"n": 2}]))
     assert runtime.get_store().count_jobs() == 1  # nothing stored, nothing ran
+
+
+def test_now_takes_its_result_from_the_finishing_write(short_locks: None) -> None:
+    store = runtime.get_store()
+    statements: list[str] = []
+
+    def seen(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        statements.append(statement)
+
+    event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+        result = CallerEchoJob.now({"n": 7})
+    finally:
+        event.remove(store.engine, "before_cursor_execute", seen)
+    assert (result.data, result.metadata.status, result.metadata.result) == (
+        7,
+        JobStatus.COMPLETED,
+        7,
+    )
+    assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]

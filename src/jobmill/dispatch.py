@@ -418,11 +418,14 @@ async def _arun_held(
 ) -> tuple[JobResult[R], Settled]:
     with _held(store, record, listeners) as (runner, context):
         settled = await runner.arun(job_class, record, context, allow_retry=allow_retry)
+    if settled.final is not None:
+        return _result(store, settled), settled
     return await asyncio.to_thread(_result, store, settled), settled
 
 
 def _result(store: Store, settled: Settled) -> JobResult[Any]:
-    metadata = store.get_job(settled.record.id)
+    # The row as the outcome left it; re-read only when the outcome was fenced out.
+    metadata = settled.final or store.get_job(settled.record.id)
     return JobResult(settled.data, metadata, metadata.error)
 
 

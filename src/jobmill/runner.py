@@ -28,13 +28,18 @@ logger = logging.getLogger("jobmill.runner")
 
 @dataclass(frozen=True)
 class Settled:
-    """What happened to an attempt. ``recorded`` is False if its lock was lost."""
+    """What happened to an attempt. ``final`` is the job as the outcome left it,
+    None if its lock was lost (the outcome was discarded)."""
 
     record: JobMetadata
     outcome: Outcome
     data: Any
     exception: BaseException | None
-    recorded: bool
+    final: JobMetadata | None
+
+    @property
+    def recorded(self) -> bool:
+        return self.final is not None
 
 
 class Runner:
@@ -112,8 +117,8 @@ class Runner:
                     cancelled=context.cancel_requested and not isinstance(exception, JobTimeout),
                     allow_retry=allow_retry,
                 )
-            recorded = self.record_outcome(context, outcome, now)
-        if not recorded:
+            final = self.record_outcome(context, outcome, now)
+        if final is None:
             logger.warning(
                 "late result of %s %s attempt %d discarded: its lock was taken over",
                 record.job_name,
@@ -124,10 +129,13 @@ class Runner:
             logger.info(
                 "%s %s attempt %d: %s", record.job_name, record.id, record.attempts, outcome.error
             )
-        return Settled(record, outcome, data, exception, recorded)
+        return Settled(record, outcome, data, exception, final)
 
-    def record_outcome(self, context: AttemptContext, outcome: Outcome, now: datetime) -> bool:
-        """Write the attempt's outcome under its lock; False if fenced out.
+    def record_outcome(
+        self, context: AttemptContext, outcome: Outcome, now: datetime
+    ) -> JobMetadata | None:
+        """Write the attempt's outcome under its lock; the job as it now stands,
+        or None if fenced out.
 
         A worker overrides this to ride out transient database errors.
         """

@@ -146,9 +146,10 @@ _EXTEND_LOCKS = (
 
 
 @cache
-def guarded_update(columns: tuple[str, ...]) -> Update:
-    """UPDATE of ``columns`` (as ``:new_<column>``) fenced by ``Lock.params()``."""
-    return (
+def guarded_update(columns: tuple[str, ...], returning: bool = False) -> Update:
+    """UPDATE of ``columns`` (as ``:new_<column>``) fenced by ``Lock.params()``;
+    with ``returning``, it returns the updated row."""
+    stmt = (
         update(jobs)
         .where(
             jobs.c.id == bindparam("lock_job_id"),
@@ -158,14 +159,18 @@ def guarded_update(columns: tuple[str, ...]) -> Update:
         )
         .values({column: bindparam(f"new_{column}") for column in columns})
     )
+    return stmt.returning(*jobs.c) if returning else stmt
 
 
 def _update_fenced(conn: Connection, lock: Lock, values: dict[str, Any], extra: Any = None) -> int:
     stmt = guarded_update(tuple(sorted(values)))
     if extra is not None:
         stmt = stmt.where(extra)
-    params = {**lock.params(), **{f"new_{column}": value for column, value in values.items()}}
-    return int(conn.execute(stmt, params).rowcount)
+    return int(conn.execute(stmt, _fenced_params(lock, values)).rowcount)
+
+
+def _fenced_params(lock: Lock, values: dict[str, Any]) -> dict[str, Any]:
+    return {**lock.params(), **{f"new_{column}": value for column, value in values.items()}}
 
 
 class ClaimOps(StoreBase):
@@ -257,20 +262,23 @@ class ClaimOps(StoreBase):
 
     def finish_attempt(
         self, lock: Lock, started_at: datetime | None, outcome: Outcome, now: datetime | None = None
-    ) -> bool:
-        """Record how an attempt ended; False (nothing written) if fenced out."""
+    ) -> JobMetadata | None:
+        """Record how an attempt ended; the job as it now stands, or None
+        (nothing written) if fenced out."""
         now = now or utcnow()
+        values = _outcome_values(outcome, now)
+        stmt = guarded_update(tuple(sorted(values)), returning=True)
         with self.write() as conn:
-            changed = _update_fenced(conn, lock, _outcome_values(outcome, now))
-            if not changed:
-                return False
+            row = conn.execute(stmt, _fenced_params(lock, values)).first()
+            if row is None:
+                return None
             events = _progress_events(lock, outcome.progress)
             if outcome.status is not JobStatus.COMPLETED:
                 events += _attempt_end_events(lock, started_at, outcome, now)
             record_events(conn, events)
             if outcome.status in (JobStatus.FAILED, JobStatus.CANCELLED):
                 cancel_dependents(conn, lock.job_id, now)
-        return True
+        return metadata_from_row(row)
 
     def has_expired_locks(self, now: datetime | None = None) -> bool:
         """A cheap read to decide whether ``rescue_expired`` (a write) is worth running."""

@@ -89,9 +89,13 @@ class EnqueueOps(StoreBase):
             if links:
                 conn.execute(insert(job_dependencies), links)
                 self._cancel_if_dependencies_dead(conn, {link["depends_on_id"] for link in links})
-            self.dialect.notify(conn, {job.queue for job in new_jobs})
-        for listener in self.enqueue_listeners:
-            listener({job.queue for job in new_jobs})
+            # Only pending jobs are work for a worker (``now`` stores its job running).
+            woken = {job.queue for job in new_jobs if job.status is JobStatus.PENDING}
+            if woken:
+                self.dialect.notify(conn, woken)
+        if woken:
+            for listener in self.enqueue_listeners:
+                listener(woken)
         return ids
 
     def _insert_unique(self, conn: Connection, job: NewJob, now: datetime) -> str:

@@ -8,6 +8,7 @@ import time
 from datetime import datetime
 
 from jobmill.context import AttemptContext
+from jobmill.records import JobMetadata
 from jobmill.runner import Runner
 from jobmill.store import Lock, Outcome, Store
 from jobmill.worker.attempts import Attempts
@@ -25,7 +26,9 @@ class WorkerRunner(Runner):
         super().__init__(store, progress_interval)
         self.attempts = attempts
 
-    def record_outcome(self, context: AttemptContext, outcome: Outcome, now: datetime) -> bool:
+    def record_outcome(
+        self, context: AttemptContext, outcome: Outcome, now: datetime
+    ) -> JobMetadata | None:
         record = context.record
         attempt = self.attempts.find(Lock.of(record))
         if attempt is not None:
@@ -33,7 +36,7 @@ class WorkerRunner(Runner):
         streak = ErrorStreak(f"recording the outcome of {record.job_name} {record.id}", logger)
         while True:
             try:
-                recorded = super().record_outcome(context, outcome, now)
+                final = super().record_outcome(context, outcome, now)
             except Exception as exc:
                 # Once the lock is known lost the write would be fenced out anyway.
                 if not is_transient(exc) or (attempt is not None and attempt.lock_lost):
@@ -41,4 +44,4 @@ class WorkerRunner(Runner):
                 time.sleep(streak.failed(exc))
             else:
                 streak.succeeded()
-                return recorded
+                return final
