@@ -87,7 +87,8 @@ class Job(Generic[P, R]):
         Exponential (1 s, 2 s, 4 s, ... up to an hour) with ±25 % jitter so
         that jobs failing together do not retry together.
         """
-        delay: float = min(BACKOFF_CAP, BACKOFF_BASE * 2 ** (attempt - 1))
+        # The exponent is capped: 2.0 ** 1024 overflows, and the cap is long reached.
+        delay: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(max(attempt - 1, 0), 64))
         return delay * random.uniform(0.75, 1.25)
 
     # Inside perform -----------------------------------------------------

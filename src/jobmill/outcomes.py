@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import traceback
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -13,6 +14,9 @@ from jobmill.store.claims import Outcome, ProgressUpdate
 
 if TYPE_CHECKING:
     from jobmill.job import Job
+
+# Longer delays (or ones that overflow a datetime) are cut to this: ten years.
+MAX_RETRY_DELAY = 10 * 365 * 86400.0
 
 # Errors no retry can fix: the job itself or its input is wrong.
 NEVER_RETRIED = (InvalidParams, ResultNotSerializable, UnknownJob)
@@ -50,10 +54,24 @@ def after_error(
         return Outcome(JobStatus.CANCELLED, error=error, traceback=trace, progress=ended)
     if not allow_retry or job is None or not _retryable(job, exc) or attempt >= max_attempts:
         return Outcome(JobStatus.FAILED, error=error, traceback=trace, progress=ended)
-    retry_at = now + timedelta(seconds=max(0.0, float(job.backoff(attempt))))
+    retry_at = now + timedelta(seconds=_retry_delay(job, attempt))
     return Outcome(
         JobStatus.PENDING, error=error, traceback=trace, retry_at=retry_at, progress=ended
     )
+
+
+def _retry_delay(job: Job[Any, Any], attempt: int) -> float:
+    # A broken ``backoff`` override must not keep the outcome from being
+    # written (the job would stay running): fall back to the default curve.
+    from jobmill.job import Job
+
+    try:
+        delay = float(job.backoff(attempt))
+    except Exception:
+        delay = Job.backoff(job, attempt)
+    if not math.isfinite(delay):
+        delay = Job.backoff(job, attempt)
+    return min(max(0.0, delay), MAX_RETRY_DELAY)
 
 
 def _retryable(job: Job[Any, Any], exc: BaseException) -> bool:
