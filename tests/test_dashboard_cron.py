@@ -97,6 +97,8 @@ def test_unknown_cron_entry_is_not_found(client: TestClient) -> None:
     missing = post(client, "/cron/9999/disable")
     assert missing.status_code == 404
     assert "no cron entry named or numbered 9999" in missing.text
+    assert '<a href="/cron">Back to cron</a>' in missing.text
+    assert '<a href="/jobs">Back to the jobs</a>' in client.get("/jobs/ffffffff").text
 
 
 def test_cron_actions_need_the_csrf_token(client: TestClient) -> None:

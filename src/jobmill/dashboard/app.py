@@ -94,9 +94,25 @@ def _error_page(status_code: int | None) -> Any:
             status, message = status_code or 500, str(exc)
         candidates = exc.candidates if isinstance(exc, AmbiguousJobId) else []
         context = {"status_code": status, "message": message, "candidates": candidates}
+        context["back"] = _back_link(request)
         return render(request, "error.html", context, status)
 
     return handle
+
+
+# Error pages link back to the section the request came from; the rest to Jobs.
+BACK_LINKS = {"cron": "Back to cron", "failed": "Back to the failed jobs"}
+
+
+def _back_link(request: Request) -> tuple[str, str]:
+    """``(section path, label)`` for the error page's way back."""
+    root: str = request.scope.get("root_path", "")
+    path = request.url.path
+    relative = path[len(root) :] if root and path.startswith(root) else path
+    section = relative.strip("/").split("/")[0]
+    if section in BACK_LINKS:
+        return f"/{section}", BACK_LINKS[section]
+    return "/jobs", "Back to the jobs"
 
 
 class SecurityHeadersMiddleware:
