@@ -120,6 +120,15 @@ def test_stats_json(history: Store) -> None:
     assert greet["p95"] == pytest.approx(19, abs=0.01)
 
 
+def test_stats_rate_of_a_few_jobs_a_day_is_not_shown_as_zero(configured: Store) -> None:
+    cli_jobs.CliGreetJob.now(name="once")
+    lines = cli("stats").stdout.splitlines()
+    [hour] = [line for line in lines if line.startswith("last hour")]
+    [day] = [line for line in lines if line.startswith("last day")]
+    assert hour.split()[-1] == "0.02"  # 1 job / 60 minutes
+    assert day.split()[-1] == "<0.01"  # 1 job / 1440 minutes
+
+
 def test_stats_on_an_empty_database(configured: Store) -> None:
     result = cli("stats")
     assert result.exit_code == 0

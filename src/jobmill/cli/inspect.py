@@ -76,7 +76,8 @@ def _print_throughput(console: Console, throughput: dict[str, dict[JobStatus, in
     for label, by_status in throughput.items():
         minutes = WINDOWS[label].total_seconds() / 60
         rate = sum(by_status.values()) / minutes
-        table.add_row(label, *(str(by_status[s]) for s in statuses), f"{rate:.2f}")
+        shown = "<0.01" if 0 < rate < 0.005 else f"{rate:.2f}"  # a few a day is not zero
+        table.add_row(label, *(str(by_status[s]) for s in statuses), shown)
     console.print(table)
 
 
