@@ -169,6 +169,22 @@ def test_release_gives_the_attempt_back(configured: Store) -> None:
     assert (released.status, released.attempts, released.worker_id) == (JobStatus.PENDING, 0, None)
 
 
+def test_release_ends_a_cancel_requested_job_cancelled(configured: Store) -> None:
+    parent = new_job()
+    child = new_job(depends_on=(parent.id,))
+    configured.enqueue([parent, child])
+    [record] = configured.claim_jobs("w", 1, 30)
+    configured.cancel_job(parent.id, "test")
+
+    assert configured.release(Lock.of(record))
+
+    released = configured.get_job(parent.id)
+    assert (released.status, released.worker_id) == (JobStatus.CANCELLED, "w")
+    assert configured.stored_events(parent.id)[-1].kind == "cancelled"
+    assert configured.get_job(child.id).status is JobStatus.CANCELLED
+    assert not configured.release(Lock.of(record))
+
+
 def test_observed_transitions_are_all_allowed(configured: Store) -> None:
     seen: set[tuple[JobStatus, JobStatus]] = set()
 

@@ -320,9 +320,15 @@ class ClaimOps(StoreBase):
         return True
 
     def release(self, lock: Lock, now: datetime | None = None) -> bool:
-        """Give a running job back to pending without using up an attempt (shutdown)."""
+        """Give a running job back to pending without using up an attempt (shutdown).
+
+        A job whose cancellation was requested ends cancelled instead: run
+        again, it would only be cancelled at its next heartbeat.
+        """
         now = now or utcnow()
         with self.write() as conn:
+            if _cancel_on_release(conn, lock, now):
+                return True
             values = {
                 "status": JobStatus.PENDING,
                 "attempts": lock.attempt - 1,
@@ -348,6 +354,24 @@ class ClaimOps(StoreBase):
                     ],
                 )
         return bool(changed)
+
+
+def _cancel_on_release(conn: Connection, lock: Lock, now: datetime) -> bool:
+    error = "cancelled: the worker shut down before the job stopped"
+    values = _outcome_values(Outcome(JobStatus.CANCELLED, error=error), now)
+    if not _update_fenced(conn, lock, values, extra=jobs.c.cancel_requested.is_(True)):
+        return False
+    event = {
+        "job_id": lock.job_id,
+        "kind": "cancelled",
+        "at": now,
+        "attempt": lock.attempt,
+        "worker_id": lock.worker_id,
+        "error": error,
+    }
+    record_events(conn, [event])
+    cancel_dependents(conn, lock.job_id, now)
+    return True
 
 
 def _rescue_outcome(record: JobMetadata, now: datetime) -> Outcome:
