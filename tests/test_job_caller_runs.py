@@ -129,3 +129,19 @@ def test_now_takes_its_result_from_the_finishing_write(short_locks: None) -> Non
         7,
     )
     assert not [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+
+
+def test_anow_cancelled_while_its_row_is_stored_ends_cancelled(short_locks: None) -> None:
+    store = runtime.get_store()
+
+    async def give_up_at_once() -> None:
+        task = asyncio.ensure_future(CallerSlowAsyncJob.anow())
+        await asyncio.sleep(0)  # the task now waits for its row to be stored
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    asyncio.run(give_up_at_once())  # returns once the storing thread is done
+
+    [record] = store.list_jobs(JobFilter(job_name="CallerSlowAsyncJob"))
+    assert record.status is JobStatus.CANCELLED

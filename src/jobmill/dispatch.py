@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Iterator, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -26,7 +27,7 @@ from jobmill.records import JobMetadata, JobResult
 from jobmill.runner import Runner, Settled
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import Lock, NewJob, Outcome, Store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -220,7 +221,12 @@ class Dispatch(Generic[P, R]):
         )
 
     async def _arun_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
-        store, record = await asyncio.to_thread(self._start_now, new_job)
+        start = _Start(self._start_now, new_job)
+        try:
+            store, record = await asyncio.to_thread(start.run)
+        except asyncio.CancelledError:
+            start.abandon()
+            raise
         return await _arun_held(
             self.job_class, store, record, allow_retry=False, listeners=self.options.listeners
         )
@@ -311,6 +317,45 @@ class Dispatch(Generic[P, R]):
         if record is None:
             raise _not_claimable(store, current.id)
         return store, record
+
+
+ABANDONED_AT_START = "cancelled: the caller stopped waiting before the job started"
+
+
+class _Start:
+    """Stores a ``now`` job's running row in a thread for an async caller.
+
+    The row is stored even if the caller is cancelled meanwhile; whichever of
+    the thread and the caller comes second ends it cancelled, so it is never
+    left running until its lock expires.
+    """
+
+    def __init__(
+        self, start: Callable[[NewJob], tuple[Store, JobMetadata]], new_job: NewJob
+    ) -> None:
+        self._start, self._new_job = start, new_job
+        self._mutex = threading.Lock()
+        self._started: tuple[Store, JobMetadata] | None = None
+        self._abandoned = False
+
+    def run(self) -> tuple[Store, JobMetadata]:
+        started = self._start(self._new_job)
+        with self._mutex:
+            self._started, abandoned = started, self._abandoned
+        if abandoned:
+            _end_abandoned(*started)
+        return started
+
+    def abandon(self) -> None:
+        with self._mutex:
+            self._abandoned, started = True, self._started
+        if started is not None:
+            _end_abandoned(*started)
+
+
+def _end_abandoned(store: Store, record: JobMetadata) -> None:
+    outcome = Outcome(JobStatus.CANCELLED, error=ABANDONED_AT_START)
+    store.finish_attempt(Lock.of(record), record.started_at, outcome)
 
 
 def _check_option(name: str, value: Any) -> Any:
