@@ -185,6 +185,22 @@ def test_release_ends_a_cancel_requested_job_cancelled(configured: Store) -> Non
     assert not configured.release(Lock.of(record))
 
 
+def test_enqueue_listeners_hear_of_jobs_only_once_committed(configured: Store) -> None:
+    from jobmill.store.cron import NewCronJob
+
+    visible: list[bool] = []
+    configured.enqueue_listeners.append(lambda queues: visible.append(configured.has_ready_jobs()))
+    entry = configured.add_cron_job(
+        NewCronJob(None, "StoreJob", "@daily", "UTC", {}, utcnow() + timedelta(days=1))
+    )
+    configured.run_cron_job(entry.id, new_job(), "test", "run now")
+    assert visible == [True]
+
+    with configured.engine.begin() as conn:
+        configured.enqueue([new_job()], connection=conn)
+    assert visible == [True]  # the caller's transaction: found by polling
+
+
 def test_observed_transitions_are_all_allowed(configured: Store) -> None:
     seen: set[tuple[JobStatus, JobStatus]] = set()
 

@@ -250,6 +250,8 @@ class CronOps(EnqueueOps):
             ).rowcount
             if won and firing.new_jobs:
                 self._enqueue_noted(conn, firing.new_jobs, "cron", firing.source, firing.note, now)
+        if won:
+            self.wake_listeners({job.queue for job in firing.new_jobs})
         return bool(won)
 
     def run_cron_job(
@@ -265,6 +267,7 @@ class CronOps(EnqueueOps):
                 .where(cron_jobs.c.id == cron_job_id)
                 .values(last_run_at=now, last_job_id=new_job.id, updated_at=now)
             )
+        self.wake_listeners({new_job.queue})
         return new_job.id
 
     def enable_cron_job(

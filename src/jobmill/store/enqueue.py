@@ -56,7 +56,9 @@ class NewJob:
 
 class EnqueueOps(StoreBase):
     """Enqueue operations. ``enqueue_listeners`` are called with the queues written
-    to after each enqueue, so workers in the same process wake at once."""
+    to once each enqueue has committed, so workers in the same process wake at once
+    (an enqueue on the caller's connection commits with the caller: its jobs are
+    found by polling)."""
 
     def enqueue(
         self,
@@ -88,15 +90,22 @@ class EnqueueOps(StoreBase):
             ]
             if links:
                 conn.execute(insert(job_dependencies), links)
-                self._cancel_if_dependencies_dead(conn, {link["depends_on_id"] for link in links})
+                self._cancel_if_dependencies_dead(
+                    conn, {link["depends_on_id"] for link in links}, now
+                )
             # Only pending jobs are work for a worker (``now`` stores its job running).
             woken = {job.queue for job in new_jobs if job.status is JobStatus.PENDING}
             if woken:
                 self.dialect.notify(conn, woken)
-        if woken:
-            for listener in self.enqueue_listeners:
-                listener(woken)
+        if connection is None:
+            self.wake_listeners(woken)
         return ids
+
+    def wake_listeners(self, queues: set[str]) -> None:
+        """Tell this process's workers that jobs in ``queues`` were committed."""
+        if queues:
+            for listener in self.enqueue_listeners:
+                listener(queues)
 
     def _insert_unique(self, conn: Connection, job: NewJob, now: datetime) -> str:
         # Insert-or-ignore against the partial unique index, then read back the
@@ -132,7 +141,7 @@ class EnqueueOps(StoreBase):
             raise ValueError(f"depends_on: no job with id {', '.join(missing)}")
 
     @staticmethod
-    def _cancel_if_dependencies_dead(conn: Connection, parents: set[str]) -> None:
+    def _cancel_if_dependencies_dead(conn: Connection, parents: set[str], now: datetime) -> None:
         dead = conn.execute(
             select(jobs.c.id).where(
                 jobs.c.id.in_(parents),
@@ -140,4 +149,4 @@ class EnqueueOps(StoreBase):
             )
         ).scalars()
         for parent in dead:
-            cancel_dependents(conn, parent, utcnow())
+            cancel_dependents(conn, parent, now)
