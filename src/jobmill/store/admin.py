@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, select, update
 
@@ -85,22 +86,7 @@ class AdminOps(StoreBase):
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status.in_(retryable))
-                .values(
-                    status=JobStatus.PENDING,
-                    max_attempts=row.attempts + max(1, allowance),
-                    run_at=now,
-                    result=None,
-                    error=None,
-                    error_traceback=None,
-                    progress=0,
-                    progress_message=None,
-                    started_at=None,
-                    completed_at=None,
-                    locked_by=None,
-                    locked_until=None,
-                    cancel_requested=False,
-                    updated_at=now,
-                )
+                .values(max_attempts=row.attempts + max(1, allowance), **_fresh_values(now))
             )
             record_events(
                 conn,
@@ -153,3 +139,22 @@ class AdminOps(StoreBase):
                 )
                 conn.execute(delete(jobs).where(jobs.c.id.in_(ids)))
             total += len(ids)
+
+
+def _fresh_values(now: datetime) -> dict[str, Any]:
+    """A retried job's row: pending now, with nothing left of its last attempt."""
+    return {
+        "status": JobStatus.PENDING,
+        "run_at": now,
+        "result": None,
+        "error": None,
+        "error_traceback": None,
+        "progress": 0,
+        "progress_message": None,
+        "started_at": None,
+        "completed_at": None,
+        "locked_by": None,
+        "locked_until": None,
+        "cancel_requested": False,
+        "updated_at": now,
+    }

@@ -43,19 +43,7 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
                 .values(status=JobStatus.CANCELLED, error=reason, completed_at=now, updated_at=now)
             ).rowcount
             if done:
-                record_events(
-                    connection,
-                    [
-                        {
-                            "job_id": child_id,
-                            "kind": "cancelled",
-                            "at": now,
-                            "attempt": attempts,
-                            "message": reason,
-                            "source": f"dependency:{parent}",
-                        }
-                    ],
-                )
+                _record(connection, child_id, attempts, "cancelled", now, reason, parent)
                 cancelled.append(child_id)
                 frontier.append(child_id)
     return cancelled
@@ -90,19 +78,21 @@ def revive_dependents(connection: Connection, job_id: str, now: datetime) -> lis
                 .values(status=JobStatus.PENDING, error=None, completed_at=None, updated_at=now)
             ).rowcount
             if done:
-                record_events(
-                    connection,
-                    [
-                        {
-                            "job_id": child_id,
-                            "kind": "retried",
-                            "at": now,
-                            "attempt": attempts,
-                            "message": f"dependency {parent} was retried",
-                            "source": f"dependency:{parent}",
-                        }
-                    ],
-                )
+                message = f"dependency {parent} was retried"
+                _record(connection, child_id, attempts, "retried", now, message, parent)
                 revived.append(child_id)
                 frontier.append(child_id)
     return revived
+
+
+def _record(
+    connection: Connection,
+    job_id: str,
+    attempt: int,
+    kind: str,
+    now: datetime,
+    message: str,
+    parent: str,
+) -> None:
+    event = {"job_id": job_id, "kind": kind, "at": now, "attempt": attempt, "message": message}
+    record_events(connection, [{**event, "source": f"dependency:{parent}"}])
