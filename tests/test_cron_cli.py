@@ -292,3 +292,19 @@ def test_next_rejects_bad_input_with_exit_2(args: list[str], message: str) -> No
     result = cli("cron", "next", *args)
     assert result.exit_code == 2
     assert message in result.stderr
+
+
+def test_next_of_an_entry_uses_its_expression_and_zone(configured: Store) -> None:
+    assert add("nightly", "--timezone", "Europe/Berlin").exit_code == 0
+    entry = configured.get_cron_job("nightly")
+
+    for reference in ("nightly", str(entry.id)):
+        result = cli("cron", "next", reference, "-n", "2")
+        assert result.exit_code == 0, result.output
+        lines = result.stdout.splitlines()
+        assert len(lines) == 2
+        assert all(line.split("  ")[0].endswith(("02:30 CET", "02:30 CEST")) for line in lines)
+
+    unknown = cli("cron", "next", "no-such-entry")
+    assert unknown.exit_code == 2
+    assert "no-such-entry" in unknown.stderr

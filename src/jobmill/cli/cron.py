@@ -29,7 +29,7 @@ from jobmill.clock import utcnow
 from jobmill.cron.schedule import MISFIRE_GRACE, MisfirePolicy
 from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
-from jobmill.store.cron import CronJob
+from jobmill.store.cron import CronJob, CronJobNotFound
 
 if TYPE_CHECKING:
     from jobmill.cron.scheduler import Scheduler
@@ -193,16 +193,23 @@ def run(name_or_id: EntryArgument, modules: ImportOption = None) -> None:
 
 @cron_app.command("next")
 def next_times(
-    expression: Annotated[str, typer.Argument(metavar="EXPR", help="A cron expression.")],
+    expression: Annotated[
+        str,
+        typer.Argument(metavar="EXPR|NAME_OR_ID", help="A cron expression, or an entry."),
+    ],
     count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many times.")] = 5,
     timezone: TimezoneOption = "UTC",
     as_json: Annotated[bool, typer.Option("--json", help="ISO times as a JSON array.")] = False,
 ) -> None:
-    """Preview the next times an expression fires.
+    """Preview the next times an expression, or a cron entry, fires.
 
     Example:
       jobmill cron next '30 2 * * *' -n 3 --tz Europe/Berlin
+      jobmill cron next nightly-report
     """
+    entry = _entry_named(expression)
+    if entry is not None:
+        expression, timezone = entry.cron_expression, entry.timezone
     times = cron.next_runs(expression, timezone, count)
     if as_json:
         print_json([moment.isoformat() for moment in times])
@@ -213,6 +220,16 @@ def next_times(
         if timezone != "UTC":
             line += f"  ({_wall_clock(moment, 'UTC')})"
         console.print(line)
+
+
+def _entry_named(text: str) -> CronJob | None:
+    """The entry ``text`` names, if it cannot be an expression (those have spaces or '@')."""
+    if not text.strip() or any(c.isspace() for c in text) or text.startswith("@"):
+        return None
+    try:
+        return cron.get_cron_job(text)
+    except CronJobNotFound:
+        return None
 
 
 def _next_run(entry: CronJob, now: datetime) -> str:
