@@ -135,6 +135,17 @@ def test_retrying_a_failed_link_brings_back_the_dependents_it_cancelled(
     assert jobmill.get(third).status is JobStatus.CANCELLED
 
 
+def test_retrying_a_job_behind_a_dead_dependency_is_refused(configured: Store) -> None:
+    first, second = jobmill.chain(
+        FoundationFailingJob.step(message="broken link"),
+        SendEmailJob.step(to="b", subject="s"),
+    )
+    drain()
+    with pytest.raises(JobStateError, match=f"depends on {first} \\(failed\\); retry that"):
+        jobmill.retry(second)
+    assert jobmill.get(second).status is JobStatus.CANCELLED
+
+
 def test_depending_on_a_dead_job_cancels_at_once(configured: Store) -> None:
     dead = SendEmailJob.later(to="a", subject="s")
     jobmill.cancel(dead)

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import Connection, delete, select, update
 
 from jobmill.clock import utcnow
 from jobmill.errors import JobNotFound, JobStateError
@@ -83,6 +83,7 @@ class AdminOps(StoreBase):
                 raise JobStateError(
                     f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried"
                 )
+            _refuse_dead_dependencies(conn, job_id)
             conn.execute(
                 update(jobs)
                 .where(jobs.c.id == job_id, jobs.c.status.in_(retryable))
@@ -158,3 +159,22 @@ def _fresh_values(now: datetime) -> dict[str, Any]:
         "cancel_requested": False,
         "updated_at": now,
     }
+
+
+def _refuse_dead_dependencies(conn: Connection, job_id: str) -> None:
+    # Pending behind a failed or cancelled dependency, it would wait forever.
+    dead = conn.execute(
+        select(jobs.c.id, jobs.c.status)
+        .join(job_dependencies, job_dependencies.c.depends_on_id == jobs.c.id)
+        .where(
+            job_dependencies.c.job_id == job_id,
+            jobs.c.status.in_([JobStatus.FAILED, JobStatus.CANCELLED]),
+        )
+        .order_by(jobs.c.id)
+    ).all()
+    if dead:
+        listed = ", ".join(f"{row.id} ({row.status})" for row in dead)
+        raise JobStateError(
+            f"job {job_id} depends on {listed}; retry that first "
+            "(the jobs it cancelled come back with it)"
+        )
