@@ -145,3 +145,17 @@ def test_anow_cancelled_while_its_row_is_stored_ends_cancelled(short_locks: None
 
     [record] = store.list_jobs(JobFilter(job_name="CallerSlowAsyncJob"))
     assert record.status is JobStatus.CANCELLED
+
+
+class CallerNanJob(Job[None, float]):
+    def perform(self, params: None) -> float:
+        return float("nan")
+
+
+def test_a_nan_result_fails_the_job_clearly_instead_of_breaking_the_write(
+    short_locks: None,
+) -> None:
+    with pytest.raises(JobFailed) as caught:
+        CallerNanJob.now()
+    assert caught.value.metadata.status is JobStatus.FAILED
+    assert "cannot be stored as JSON" in (caught.value.metadata.error or "")

@@ -78,7 +78,7 @@ class Codec:
         try:
             typed = self._result.validate_python(value)
             stored = self._result.dump_python(typed, mode="json")
-            json.dumps(stored)
+            json.dumps(stored, allow_nan=False)  # JSON has no NaN; PostgreSQL refuses it
         except (ValidationError, TypeError, ValueError) as exc:
             raise ResultNotSerializable(
                 f"{self.job_name} returned {type(value).__name__} that cannot be stored as JSON "
