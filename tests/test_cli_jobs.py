@@ -429,6 +429,20 @@ def test_cancel_of_a_finished_job_exits_1_and_of_an_unknown_one_exits_1() -> Non
     assert cli("cancel", "ffffffff").exit_code == 1
 
 
+def test_discard_a_failed_job_records_the_operator() -> None:
+    failed = fail_now()
+    result = cli("discard", failed.id[:13])
+    assert result.exit_code == 0, result.output
+    assert f"{failed.job_name} {failed.id} is discarded (by cli:" in result.stdout
+    assert jobmill.get(failed.id).status == "cancelled"
+    [event] = [e for e in jobmill.history(failed.id) if e.kind == "discarded"]
+    assert event.source is not None and event.source.startswith("cli:")
+
+    again = cli("discard", failed.id)
+    assert again.exit_code == 1
+    assert "only failed jobs can be discarded" in again.stderr
+
+
 # prune ------------------------------------------------------------------------
 
 

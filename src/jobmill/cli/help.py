@@ -18,7 +18,7 @@ from jobmill.cli.errors import USAGE, CommandError
 from jobmill.cli.output import make_console
 
 SECTIONS = {
-    "Jobs": ("list", "status", "run", "retry", "cancel", "prune"),
+    "Jobs": ("list", "status", "run", "retry", "cancel", "discard", "prune"),
     "Inspect": ("stats", "workers", "jobs"),
     "Operate": ("worker", "scheduler", "cron", "dashboard"),
     "Database": ("db",),
@@ -32,6 +32,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     ),
     "retry": ("jobmill retry 019a885b", "jobmill retry --all-failed --name SendEmailJob"),
     "cancel": ("jobmill cancel 019a885b",),
+    "discard": ("jobmill discard 019a885b",),
     "prune": (
         "jobmill prune --older-than 30d --dry-run",
         "jobmill prune --older-than 7d --status failed",

@@ -173,6 +173,16 @@ def cancel(
 
 
 @app.command(rich_help_panel=JOBS_PANEL)
+def discard(
+    job_id: Annotated[str, typer.Argument(metavar="ID_PREFIX", help="The failed job.")],
+) -> None:
+    """Take a failed job out of the failed set (it ends cancelled; retry brings it back)."""
+    source = operator_source("cli")
+    record = get_store().discard_job(jobmill.get(job_id).id, source)
+    make_console().print(f"{record.job_name} {record.id} is discarded (by {source})", markup=False)
+
+
+@app.command(rich_help_panel=JOBS_PANEL)
 def prune(
     older_than: Annotated[
         str,
