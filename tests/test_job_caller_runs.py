@@ -159,3 +159,27 @@ def test_a_nan_result_fails_the_job_clearly_instead_of_breaking_the_write(
         CallerNanJob.now()
     assert caught.value.metadata.status is JobStatus.FAILED
     assert "cannot be stored as JSON" in (caught.value.metadata.error or "")
+
+
+class CallerNulResultJob(Job[None, str]):
+    def perform(self, params: None) -> str:
+        return "binary\x00data"
+
+
+class CallerNulErrorJob(Job[None, None]):
+    def perform(self, params: None) -> None:
+        raise ValueError("bad byte \x00 here")
+
+
+def test_outcomes_the_database_refuses_still_end_the_job(short_locks: None) -> None:
+    result = CallerNulResultJob.set().batch([None])[0]
+    # SQLite stores the NUL; PostgreSQL refuses it and the refusal is recorded.
+    if runtime.get_store().dialect.name == "sqlite":
+        assert result.metadata.status is JobStatus.COMPLETED
+    else:
+        assert result.metadata.status is JobStatus.FAILED
+        assert "its outcome could not be stored" in (result.metadata.error or "")
+
+    with pytest.raises(JobFailed) as caught:
+        CallerNulErrorJob.now()
+    assert caught.value.metadata.error == "ValueError: bad byte \\x00 here"

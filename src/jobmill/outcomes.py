@@ -23,8 +23,13 @@ NEVER_RETRIED = (InvalidParams, ResultNotSerializable, UnknownJob)
 
 
 def describe(exc: BaseException) -> str:
-    text = str(exc)
+    text = _storable(str(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _storable(text: str) -> str:
+    # PostgreSQL text cannot hold NUL characters.
+    return text.replace("\x00", "\\x00")
 
 
 def success(result: Any, progress: list[ProgressUpdate]) -> Outcome:
@@ -48,7 +53,7 @@ def after_error(
     attempts left and ``retry_on`` matching → pending at ``now + backoff``.
     """
     error = describe(exc)
-    trace = "".join(traceback.format_exception(exc))
+    trace = _storable("".join(traceback.format_exception(exc)))
     ended = tuple(progress)
     if cancelled or isinstance(exc, JobCancelled):
         return Outcome(JobStatus.CANCELLED, error=error, traceback=trace, progress=ended)

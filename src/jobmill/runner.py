@@ -18,10 +18,12 @@ from jobmill.context import AttemptContext
 from jobmill.deadline import ThreadDeadline
 from jobmill.errors import JobTimeout
 from jobmill.job import Job
-from jobmill.outcomes import after_error, success
+from jobmill.outcomes import after_error, describe, success
 from jobmill.progress import Listener, ProgressReporter
 from jobmill.records import JobMetadata
+from jobmill.states import JobStatus
 from jobmill.store import Lock, Outcome, Store
+from jobmill.store.errors import is_transient
 
 logger = logging.getLogger("jobmill.runner")
 
@@ -139,8 +141,19 @@ class Runner:
 
         A worker overrides this to ride out transient database errors.
         """
-        record = context.record
-        return self.store.finish_attempt(Lock.of(record), record.started_at, outcome, now)
+        record, lock = context.record, Lock.of(context.record)
+        try:
+            return self.store.finish_attempt(lock, record.started_at, outcome, now)
+        except Exception as exc:
+            if is_transient(exc):
+                raise
+            # The database refused this outcome (a NUL character, a value too
+            # large): record that instead, or the job would stay running and
+            # a worker would run it again and again.
+            logger.exception("the outcome of %s %s could not be stored", record.job_name, record.id)
+            error = f"its outcome could not be stored: {describe(exc)}"
+            refused = Outcome(JobStatus.FAILED, error=error[:2000])
+            return self.store.finish_attempt(lock, record.started_at, refused, now)
 
     # async ---------------------------------------------------------------
 
