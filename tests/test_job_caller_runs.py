@@ -183,3 +183,14 @@ def test_outcomes_the_database_refuses_still_end_the_job(short_locks: None) -> N
     with pytest.raises(JobFailed) as caught:
         CallerNulErrorJob.now()
     assert caught.value.metadata.error == "ValueError: bad byte \\x00 here"
+
+
+class CallerNulProgressJob(Job[None, None]):
+    def perform(self, params: None) -> None:
+        self.update_progress(50, "half\x00way")
+
+
+def test_a_progress_message_with_a_nul_character_is_stored_escaped(short_locks: None) -> None:
+    result = CallerNulProgressJob.now()
+    assert result.metadata.status is JobStatus.COMPLETED
+    assert result.metadata.progress_message == "half\\x00way"

@@ -59,6 +59,8 @@ class ProgressReporter:
         self.lost_lock = False
 
     def update(self, percent: float, message: str | None) -> None:
+        if message is not None:
+            message = str(message).replace("\x00", "\\x00")  # PostgreSQL text holds no NUL
         entry = ProgressUpdate(check_percent(percent), message, utcnow())
         with self._mutex:
             self._pending.append(entry)
