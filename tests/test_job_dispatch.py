@@ -274,3 +274,14 @@ def test_empty_params_mean_no_params(configured: Store) -> None:
     assert LongRunningJob.codec.coerce_params({}).items == 3
     with pytest.raises(InvalidParams, match="to: Field required"):
         SendEmailJob.codec.coerce_params({})
+
+
+class DispatchFloatJob(Job[dict[str, float], None]):
+    def perform(self, params: dict[str, float]) -> None:
+        return None
+
+
+def test_nan_params_are_invalid_and_nothing_is_stored(configured: Store) -> None:
+    with pytest.raises(InvalidParams, match=r"\(item 1\): params: cannot be stored as JSON"):
+        DispatchFloatJob.later_many([{"x": 1.0}, {"x": float("nan")}])
+    assert configured.count_jobs() == 0

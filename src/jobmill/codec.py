@@ -61,8 +61,15 @@ class Codec:
             except ValidationError:
                 raise empty_error from None
 
-    def dump_params(self, value: Any) -> Any:
-        return self._params.dump_python(value, mode="json")
+    def dump_params(self, value: Any, index: int | None = None) -> Any:
+        """Validated params as stored JSON; ``InvalidParams`` for NaN or infinity."""
+        dumped = self._params.dump_python(value, mode="json")
+        try:
+            json.dumps(dumped, allow_nan=False)  # PostgreSQL's JSON refuses them
+        except ValueError as exc:
+            error = {"loc": (), "msg": f"cannot be stored as JSON: {exc}", "type": "json_invalid"}
+            raise InvalidParams(self.job_name, [error], index) from None
+        return dumped
 
     def load_params(self, stored: Any) -> Any:
         """Params read back from the database, validated again."""

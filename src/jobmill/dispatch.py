@@ -139,7 +139,7 @@ class Dispatch(Generic[P, R]):
             job_name=cls.job_name,
             queue=opts.queue or cls.queue,
             priority=cls.priority if opts.priority is None else opts.priority,
-            params=cls.codec.dump_params(value),
+            params=cls.codec.dump_params(value, index),
             max_attempts=opts.max_attempts or cls.max_attempts,
             timeout=opts.timeout if opts.timeout is not None else cls.timeout,
             run_at=run_at,
