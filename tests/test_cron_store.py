@@ -4,6 +4,7 @@ declared schedules and operator actions. Time is pinned: nothing sleeps."""
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -273,7 +274,6 @@ def test_enabling_an_enabled_entry_keeps_its_schedule(configured: Store) -> None
         ({"cron_expression": "61 * * * *"}, "is invalid: [61 * * * *] is not acceptable"),
         ({"cron_expression": "* * * * * *"}, "has 6 fields; expected 5"),
         ({"timezone": "Nowhere/Town"}, "timezone 'Nowhere/Town' is not an IANA time zone"),
-        ({"job_name": "CronNoSuchJob"}, "unknown job 'CronNoSuchJob'"),
         ({"job_name": "CronStrictJob", "params": {}}, "count: Field required"),
         ({"params": {"count": "many"}}, "count: Input should be a valid integer"),
         ({"misfire_policy": "sometimes"}, "misfire policy 'sometimes' is not one of"),
@@ -291,6 +291,40 @@ def test_a_bad_row_is_disabled_with_its_error_and_others_still_fire(
     assert jobs_of(configured, bad_id) == []
     assert [row.id for row in jobs_of(configured, good_id)] == enqueued
     assert f"cron entry 'bad' (#{bad_id}) is disabled" in caplog.text
+
+
+def test_a_job_unknown_here_is_left_to_other_schedulers_then_disabled(
+    configured: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    entry_id = insert_entry(
+        configured, name="elsewhere", job_name="CronNoSuchJob", next_run_at=NOON
+    )
+    ignorant = scheduler(configured)
+    grace = ignorant.grace
+    caplog.set_level(logging.INFO, logger="jobmill.cron")
+
+    assert ignorant.tick(NOON + timedelta(seconds=1)) == []
+    assert ignorant.tick(NOON + grace) == []
+    waiting = configured.get_cron_job(entry_id)
+    assert waiting.enabled and waiting.last_error is None
+    assert "CronNoSuchJob is not defined here" in caplog.text
+
+    # A scheduler that defines the job fires the tick: the row moves on, untouched.
+    with configured.engine.begin() as conn:
+        conn.execute(
+            update(cron_jobs)
+            .where(cron_jobs.c.id == entry_id)
+            .values(next_run_at=NOON + timedelta(minutes=1))
+        )
+    assert ignorant.tick(NOON + timedelta(minutes=1, seconds=1)) == []
+    assert configured.get_cron_job(entry_id).enabled
+
+    # Nobody fired it within the grace period: the job is unknown everywhere.
+    ignorant.tick(NOON + timedelta(minutes=1) + grace + timedelta(seconds=1))
+    disabled = configured.get_cron_job(entry_id)
+    assert not disabled.enabled
+    assert "unknown job 'CronNoSuchJob'" in (disabled.last_error or "")
+    assert jobs_of(configured, entry_id) == []
 
 
 def test_a_raw_row_with_null_next_run_and_a_bad_expression_is_disabled(

@@ -18,7 +18,7 @@ from jobmill import registry
 from jobmill.clock import utcnow
 from jobmill.cron.declare import declared_definitions
 from jobmill.cron.entries import CronDefinition
-from jobmill.cron.schedule import MISFIRE_GRACE, DuePlan, plan_due
+from jobmill.cron.schedule import MISFIRE_GRACE, CronSchedule, DuePlan, plan_due
 from jobmill.errors import CronError, InvalidParams, UnknownJob
 from jobmill.keeper import caller_worker_id
 from jobmill.store import Store
@@ -48,6 +48,7 @@ class Scheduler:
         self.grace = max(MISFIRE_GRACE, timedelta(seconds=2 * poll_interval))
         self._failing = False
         self._warned_no_jobs = False
+        self._waiting_for_others: set[int] = set()
 
     async def arun(self, stop: asyncio.Event) -> None:
         """Upsert the declared schedules, then tick until ``stop`` is set.
@@ -100,11 +101,12 @@ class Scheduler:
     def _fire(self, due: DueCronJob, now: datetime) -> list[str]:
         entry = due.entry
         try:
-            definition = CronDefinition.of_entry(entry)
             if entry.next_run_at is None:
                 # A row inserted without next_run_at (raw SQL) starts at its next tick.
-                self.store.set_first_cron_run(entry.id, definition.schedule.next_after(now), now)
+                schedule = CronSchedule.parse(entry.cron_expression, entry.timezone)
+                self.store.set_first_cron_run(entry.id, schedule.next_after(now), now)
                 return []
+            definition = CronDefinition.of_entry(entry)
             plan = plan_due(
                 definition.schedule,
                 entry.next_run_at,
@@ -114,6 +116,9 @@ class Scheduler:
                 self.grace,
             )
             firing = self._firing(entry, due.stored_next_run_at, definition, plan, now)
+        except UnknownJob as exc:
+            self._unknown_here(entry, exc, now)
+            return []
         except BAD_ENTRY_ERRORS as exc:
             self._disable(entry, exc, now)
             return []
@@ -143,6 +148,25 @@ class Scheduler:
             source=self.source,
             note=note,
         )
+
+    def _unknown_here(self, entry: CronJob, exc: UnknownJob, now: datetime) -> None:
+        """A job this process does not define may be defined by another scheduler
+        (a host running only some job modules): leave the tick to it. Only when no
+        scheduler has fired the tick within the grace period is the job unknown
+        everywhere, and the entry disabled."""
+        assert entry.next_run_at is not None
+        if now - entry.next_run_at <= self.grace:
+            if entry.id not in self._waiting_for_others:
+                logger.info(
+                    "cron entry %s: %s is not defined here; leaving it to a scheduler that "
+                    "defines it",
+                    entry.label,
+                    entry.job_name,
+                )
+            self._waiting_for_others.add(entry.id)
+            return
+        self._waiting_for_others.discard(entry.id)
+        self._disable(entry, exc, now)
 
     def _disable(self, entry: CronJob, exc: Exception, now: datetime) -> None:
         logger.error("cron entry %s is disabled: %s", entry.label, exc)
