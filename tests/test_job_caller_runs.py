@@ -27,7 +27,15 @@ def short_locks(database_url: str) -> Iterator[None]:
     try:
         yield
     finally:
+        _wait_for_idle_keepers()  # one mid-heartbeat would hold a connection past reset
         runtime.reset()
+
+
+def _wait_for_idle_keepers(timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while any(t.name == "jobmill-keeper" for t in threading.enumerate()):
+        assert time.monotonic() < deadline, "the lock keeper did not go idle"
+        time.sleep(0.02)
 
 
 class CallerCancellableJob(Job[dict[str, str], str]):
