@@ -8,6 +8,7 @@ import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from jobmill.deadline import ThreadDeadline
 from jobmill.progress import ProgressReporter
 from jobmill.records import JobMetadata
 
@@ -26,6 +27,8 @@ class AttemptContext:
         self.reporter = reporter
         self._cancel = threading.Event()
         self._task: asyncio.Task[Any] | None = None
+        self._deadline: ThreadDeadline | None = None
+        self.timed_out = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.logger = logging.LoggerAdapter(
             logging.getLogger(f"jobmill.jobs.{record.job_name}"),
@@ -40,11 +43,23 @@ class AttemptContext:
         self._task = task
         self._loop = task.get_loop()
 
+    def attach_deadline(self, deadline: ThreadDeadline | None) -> None:
+        """The deadline of the thread running a sync ``perform`` (None once it returned)."""
+        self._deadline = deadline
+
     def request_cancel(self) -> None:
-        """Ask the job to stop: sync code sees the flag, an async task is cancelled."""
+        """Stop the job: an async task is cancelled; a sync job sees the flag and gets
+        ``JobCancelled`` raised in its thread (as promptly as a timeout)."""
         self._cancel.set()
+        if self._deadline is not None:
+            self._deadline.interrupt()
         if self._task is not None and self._loop is not None and not self._task.done():
             self._loop.call_soon_threadsafe(self._task.cancel)
+
+    def mark_timed_out(self) -> None:
+        """The timeout ended the attempt (the job sees ``cancel_requested`` too)."""
+        self.timed_out = True
+        self._cancel.set()
 
     @cached_property
     def dependency_results(self) -> dict[str, Any]:

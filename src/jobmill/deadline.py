@@ -13,15 +13,17 @@ import ctypes
 import threading
 from types import TracebackType
 
-from jobmill.errors import JobTimeout
+from jobmill.errors import JobCancelled, JobTimeout
 
 
 class ThreadDeadline:
-    """Raise ``JobTimeout`` in the current thread once ``seconds`` have passed."""
+    """Raise ``JobTimeout`` in the current thread once ``seconds`` have passed,
+    or ``JobCancelled`` when ``interrupt()`` is called first (at most one of them)."""
 
     def __init__(self, seconds: float | None, on_expire: object = None) -> None:
         self.seconds = seconds
         self.expired = False
+        self._fired = False
         self._done = False
         self._mutex = threading.Lock()
         self._thread_id = threading.get_ident()
@@ -36,15 +38,24 @@ class ThreadDeadline:
         return self
 
     def _expire(self) -> None:
-        with self._mutex:
-            if self._done:
-                return
+        if self._raise(JobTimeout):
             self.expired = True
             if callable(self._on_expire):
                 self._on_expire()
+
+    def interrupt(self) -> None:
+        """Stop the thread's job now: raise ``JobCancelled`` in it (cancellation)."""
+        self._raise(JobCancelled)
+
+    def _raise(self, error: type[BaseException]) -> bool:
+        with self._mutex:
+            if self._done or self._fired:
+                return False
+            self._fired = True
             ctypes.pythonapi.PyThreadState_SetAsyncExc(
-                ctypes.c_ulong(self._thread_id), ctypes.py_object(JobTimeout)
+                ctypes.c_ulong(self._thread_id), ctypes.py_object(error)
             )
+            return True
 
     def __exit__(
         self,

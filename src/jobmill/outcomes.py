@@ -36,6 +36,15 @@ def success(result: Any, progress: list[ProgressUpdate]) -> Outcome:
     return Outcome(JobStatus.COMPLETED, result=result, progress=tuple(progress))
 
 
+def cancelled_on_request(progress: list[ProgressUpdate]) -> Outcome:
+    """A job that returned after its cancellation was requested ends cancelled."""
+    return Outcome(
+        JobStatus.CANCELLED,
+        error="cancelled: the job stopped at the cancellation request",
+        progress=tuple(progress),
+    )
+
+
 def after_error(
     job: Job[Any, Any] | None,
     exc: BaseException,

@@ -18,7 +18,7 @@ from jobmill.context import AttemptContext
 from jobmill.deadline import ThreadDeadline
 from jobmill.errors import JobTimeout
 from jobmill.job import Job
-from jobmill.outcomes import after_error, describe, success
+from jobmill.outcomes import after_error, cancelled_on_request, describe, success
 from jobmill.progress import Listener, ProgressReporter
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
@@ -106,7 +106,11 @@ class Runner:
         record = context.record
         now = utcnow()
         with context.reporter.closing() as progress:
-            if exception is None:
+            if exception is None and context.cancel_requested and not context.timed_out:
+                # Cancelled while running: the job stopped early at the request,
+                # so what it returned is not a completion.
+                outcome = cancelled_on_request(progress)
+            elif exception is None:
                 outcome = success(stored, progress)
             else:
                 outcome = after_error(
@@ -116,7 +120,7 @@ class Runner:
                     record.max_attempts,
                     now,
                     progress,
-                    cancelled=context.cancel_requested and not isinstance(exception, JobTimeout),
+                    cancelled=context.cancel_requested and not context.timed_out,
                     allow_retry=allow_retry,
                 )
             final = self.record_outcome(context, outcome, now)
@@ -210,8 +214,12 @@ def _timeout(job_class: type[Job[Any, Any]], record: JobMetadata) -> float | Non
 def _run_sync_with_deadline(
     job: Job[Any, Any], params: Any, context: AttemptContext, timeout: float | None
 ) -> Any:
-    with ThreadDeadline(timeout, context.request_cancel):
-        return job.perform(params)
+    with ThreadDeadline(timeout, context.mark_timed_out) as deadline:
+        context.attach_deadline(deadline)
+        try:
+            return job.perform(params)
+        finally:
+            context.attach_deadline(None)
 
 
 def _refuse_inside_event_loop(record: JobMetadata) -> None:
