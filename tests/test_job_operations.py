@@ -44,7 +44,7 @@ def test_history_of_failures_and_manual_retry(configured: Store) -> None:
 
     retried = jobmill.retry(job_id, source="cli:tester@host")
     assert retried.status is JobStatus.PENDING
-    assert retried.max_attempts == 2 + FoundationFailingJob.max_attempts
+    assert retried.max_attempts == 2 + 2  # the job's own allowance, set(max_attempts=2)
     drain()
     kinds = [(e.kind, e.attempt) for e in jobmill.history(job_id)]
     assert kinds == [
@@ -55,7 +55,7 @@ def test_history_of_failures_and_manual_retry(configured: Store) -> None:
         ("failed", 2),
         ("retried", 2),
         ("started", 3),
-        ("failed", 3),
+        ("attempt_failed", 3),
     ]
     retried_event = next(e for e in jobmill.history(job_id) if e.kind == "retried")
     assert retried_event.source == "cli:tester@host"
@@ -198,3 +198,22 @@ def test_unknown_job_name_in_the_database_fails_clearly(configured: Store) -> No
     assert record.status is JobStatus.FAILED
     assert "unknown job 'RemovedLongAgoJob'" in (record.error or "")
     assert "registered jobs:" in (record.error or "")
+
+
+def test_retry_gives_the_jobs_own_allowance_again(configured: Store) -> None:
+    job_id = FoundationFailingJob.set(max_attempts=2).later(message="x")
+    for _ in range(2):
+        record = configured.claim_jobs("t", 1, 30, now=jobmill.get(job_id).run_at)[0]
+        from jobmill.runner import Runner
+
+        Runner(configured).run(FoundationFailingJob, record)
+    assert jobmill.get(job_id).status is JobStatus.FAILED
+
+    first = jobmill.retry(job_id)
+    assert (first.attempts, first.max_attempts) == (2, 4)  # two more, as enqueued
+    for _ in range(2):
+        record = configured.claim_jobs("t", 1, 30, now=jobmill.get(job_id).run_at)[0]
+        Runner(configured).run(FoundationFailingJob, record)
+    assert jobmill.get(job_id).status is JobStatus.FAILED
+    second = jobmill.retry(job_id)
+    assert (second.attempts, second.max_attempts) == (4, 6)

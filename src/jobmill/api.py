@@ -7,8 +7,6 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from jobmill import registry
-from jobmill.errors import UnknownJob
 from jobmill.history import merge_history
 from jobmill.records import JobEvent, JobMetadata
 from jobmill.runtime import get_store
@@ -40,14 +38,16 @@ def history(job_id: str) -> list[JobEvent]:
 
 
 def retry(job_id: str, *, source: str | None = None) -> JobMetadata:
-    """Bring a failed or cancelled job back to pending with a fresh allowance of attempts."""
+    """Bring a failed or cancelled job back to pending with a fresh allowance of attempts.
+
+    The allowance is the job's own (``max_attempts`` as it was enqueued, with
+    ``set(max_attempts=...)`` honoured), counted from the attempts it has had.
+    """
     store = get_store()
     record = store.get_job(job_id)
-    try:
-        allowance = registry.lookup(record.job_name).max_attempts
-    except UnknownJob:
-        allowance = 1
-    return store.retry_job(record.id, allowance, source or operator_source("api"))
+    earlier = [e.attempt or 0 for e in store.stored_events(record.id) if e.kind == "retried"]
+    allowance = record.max_attempts - max(earlier, default=0)
+    return store.retry_job(record.id, max(1, allowance), source or operator_source("api"))
 
 
 def cancel(job_id: str, *, source: str | None = None) -> JobMetadata:
