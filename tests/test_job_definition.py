@@ -138,3 +138,34 @@ def test_public_api_is_curated() -> None:
         "failed",
         "cancelled",
     ]
+
+
+def test_an_unusable_params_type_fails_at_definition() -> None:
+    import sys
+    from typing import TypedDict as TypingTypedDict
+
+    class Legacy(TypingTypedDict):
+        x: int
+
+    if sys.version_info >= (3, 12):
+        pytest.skip("typing.TypedDict is supported by pydantic on Python 3.12+")
+    with pytest.raises(TypeError, match=r"DefinitionLegacyJob: params type .* is not usable"):
+
+        class DefinitionLegacyJob(Job[Legacy, int]):
+            def perform(self, params: Legacy) -> int:
+                return params["x"]
+
+    assert "DefinitionLegacyJob" not in registry.registered()
+
+
+def test_bare_job_decorator_makes_a_job_class() -> None:
+    @jobmill.job
+    def definition_bare(params: Params) -> int:
+        return params.n + 1
+
+    try:
+        assert issubclass(definition_bare, Job)
+        assert definition_bare.job_name == "definition_bare"
+        assert definition_bare.codec.params_type is Params
+    finally:
+        registry.unregister("definition_bare")

@@ -285,3 +285,18 @@ def test_nan_params_are_invalid_and_nothing_is_stored(configured: Store) -> None
     with pytest.raises(InvalidParams, match=r"\(item 1\): params: cannot be stored as JSON"):
         DispatchFloatJob.later_many([{"x": 1.0}, {"x": float("nan")}])
     assert configured.count_jobs() == 0
+
+
+class AwaitedProgressJob(Job[None, str]):
+    """The seed writes ``await this.updateProgress(...)``; that works here too."""
+
+    async def perform(self, params: None) -> str:
+        await self.update_progress(40, "awaited")
+        self.update_progress(80, "plain")
+        return "done"
+
+
+def test_progress_can_be_awaited_in_async_jobs(configured: Store) -> None:
+    result = AwaitedProgressJob.now()
+    events = [(e.progress, e.message) for e in jobmill.history(result.metadata.id)]
+    assert (40, "awaited") in events and (80, "plain") in events

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
+from pydantic import PydanticUserError, TypeAdapter, ValidationError
 
 from jobmill.errors import InvalidParams
 
@@ -31,6 +31,16 @@ class Codec:
     @cached_property
     def _result(self) -> TypeAdapter[Any]:
         return TypeAdapter(self.result_type)
+
+    def check_types(self) -> None:
+        """Build the validators now, so an unusable type fails when the job is defined."""
+        for role, kind in (("params", self.params_type), ("result", self.result_type)):
+            try:
+                _ = self._params if role == "params" else self._result
+            except PydanticUserError as exc:
+                raise TypeError(
+                    f"{self.job_name}: {role} type {kind!r} is not usable: {exc}"
+                ) from None
 
     def coerce_params(
         self, params: Any = None, kwargs: Mapping[str, Any] | None = None, index: int | None = None

@@ -6,9 +6,19 @@ import inspect
 import logging
 import random
 import types
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar, cast, get_args, get_origin
+from typing import (
+    TYPE_CHECKING,
+    Any,
+    ClassVar,
+    Generic,
+    TypeVar,
+    cast,
+    get_args,
+    get_origin,
+    overload,
+)
 
 from jobmill import registry
 from jobmill.codec import Codec
@@ -70,6 +80,7 @@ class Job(Generic[P, R]):
         cls.job_name = cls.__dict__.get("name") or cls.__name__
         params_type, result_type = _type_arguments(cls)
         cls.codec = Codec(cls.job_name, params_type, result_type)
+        cls.codec.check_types()
         cls.is_async = inspect.iscoroutinefunction(cls.perform)
         _check_options(cls)
         registry.register(cls)
@@ -116,9 +127,14 @@ class Job(Generic[P, R]):
         """Stored results of the jobs this one depends on, by job id."""
         return self._context.dependency_results
 
-    def update_progress(self, percent: float, message: str | None = None) -> None:
-        """Report progress from 0 to 100 (else ``ValueError``); cheap, persisted in batches."""
+    def update_progress(self, percent: float, message: str | None = None) -> Awaitable[None]:
+        """Report progress from 0 to 100 (else ``ValueError``); cheap, persisted in batches.
+
+        Call it plainly from sync or async code; ``await self.update_progress(...)``
+        works too (there is nothing to wait for).
+        """
         self._context.reporter.update(percent, message)
+        return _RECORDED
 
     def raise_if_cancelled(self) -> None:
         """Raise ``JobCancelled`` if cancellation was requested (for sync jobs' loops)."""
@@ -271,12 +287,35 @@ def create_job(name: str, fn: Callable[..., Any], **options: Any) -> type[Job[An
     return cast(type[Job[Any, Any]], created)
 
 
+@overload
+def job(name: Callable[..., Any], /) -> type[Job[Any, Any]]: ...
+
+
+@overload
 def job(
     name: str | None = None, **options: Any
-) -> Callable[[Callable[..., Any]], type[Job[Any, Any]]]:
-    """Decorator form of ``create_job``: ``@job(queue="mail") def send_email(p: P) -> R``."""
+) -> Callable[[Callable[..., Any]], type[Job[Any, Any]]]: ...
+
+
+def job(
+    name: str | Callable[..., Any] | None = None, **options: Any
+) -> type[Job[Any, Any]] | Callable[[Callable[..., Any]], type[Job[Any, Any]]]:
+    """Decorator form of ``create_job``: ``@job`` or ``@job(queue="mail")`` over
+    ``def send_email(params: P) -> R``; the job is named after the function."""
+    if callable(name):
+        return create_job(name.__name__, name)
 
     def decorate(fn: Callable[..., Any]) -> type[Job[Any, Any]]:
         return create_job(name or fn.__name__, fn, **options)
 
     return decorate
+
+
+class _Recorded:
+    """What ``update_progress`` returns: awaiting it finishes at once."""
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+_RECORDED = _Recorded()
