@@ -157,14 +157,17 @@ class ClaimLoop:
             )
             self._needs_reconcile = True
         elif not future.cancelled() and future.result().recorded:
-            status = future.result().outcome.status
+            outcome = future.result().outcome
+            ended = outcome.status.value
+            if outcome.retry_at is not None:
+                ended = f"failed, retry at {outcome.retry_at:%H:%M:%S} UTC"
             logger.info(
-                "%s %s attempt %d: %s in %.3f s",
+                "%s %s attempt %d ran %.3f s: %s",
                 record.job_name,
                 record.id,
                 record.attempts,
-                "retry scheduled" if status == "pending" else status,
                 time.monotonic() - attempt.started,
+                ended,
             )
         self.waker.wake()
 
