@@ -124,6 +124,8 @@ jobs = Table(
         postgresql_where=text(f"unique_key IS NOT NULL AND {ACTIVE}"),
     ),
     Index("ix_jobs_status_completed", "status", "completed_at"),
+    Index("ix_jobs_status_queue", "status", "queue"),
+    Index("ix_jobs_queue_id", "queue", "id"),
     Index("ix_jobs_name_status", "job_name", "status"),
     Index("ix_jobs_cron_job_id", "cron_job_id"),
 )
