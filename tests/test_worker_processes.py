@@ -1,4 +1,5 @@
-"""Fault tests with real ``jobmill worker`` processes over one SQLite file.
+"""Fault tests with real ``jobmill worker`` processes over one database (SQLite and
+PostgreSQL; the tests of SQLite's own locking on SQLite only).
 
 Exactly-once is proved by side effects: every execution appends a line to a
 ledger file. Deadlines are generous (the machine may be busy); nothing here
@@ -94,7 +95,18 @@ class Workers:
 
 
 @pytest.fixture
-def workers(sqlite_configured: Store, sqlite_url: str, tmp_path: Path) -> Iterator[Workers]:
+def workers(configured: Store, database_url: str, tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes on SQLite and, in a second run, on PostgreSQL."""
+    started = Workers(database_url, tmp_path)
+    try:
+        yield started
+    finally:
+        started.cleanup()
+
+
+@pytest.fixture
+def sqlite_workers(sqlite_configured: Store, sqlite_url: str, tmp_path: Path) -> Iterator[Workers]:
+    """Worker processes on SQLite only (tests of SQLite's own locking)."""
     started = Workers(sqlite_url, tmp_path)
     try:
         yield started
@@ -126,30 +138,30 @@ def started_by(ledger: str) -> int:
 
 
 def test_several_processes_run_each_job_exactly_once(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"job-{n}"} for n in range(60)])
     fleet = [workers.start("--concurrency", "2") for _ in range(3)]
-    live_workers(sqlite_configured, 3)
+    live_workers(configured, 3)
 
-    wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 60, timeout=DEADLINE)
+    wait_until(lambda: count(configured, JobStatus.COMPLETED) == 60, timeout=DEADLINE)
     for process in fleet:
         process.signal(signal.SIGTERM)
 
     assert [process.wait() for process in fleet] == [0, 0, 0]
     executions = Counter(line.split()[0] for line in read_lines(ledger))
     assert len(executions) == 60 and set(executions.values()) == {1}
-    assert sqlite_configured.list_workers() == []
+    assert configured.list_workers() == []
 
 
 def test_a_sigkilled_workers_job_is_rescued_by_another(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     first = workers.start("--lock-timeout", "1")
     job_id = WorkerSlowJob.later(ledger=ledger, tag="rescued", seconds=600, seconds_on_retry=0.5)
     assert started_by(ledger) == first.pid
     second = workers.start("--lock-timeout", "1")
-    live_workers(sqlite_configured, 2)
+    live_workers(configured, 2)
 
     first.signal(signal.SIGKILL)
     wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
@@ -162,10 +174,10 @@ def test_a_sigkilled_workers_job_is_rescued_by_another(
 
 
 def test_a_long_job_is_not_taken_from_a_live_worker(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     fleet = [workers.start("--lock-timeout", "1") for _ in range(2)]
-    live_workers(sqlite_configured, 2)
+    live_workers(configured, 2)
 
     job_id = WorkerSlowJob.later(ledger=ledger, tag="long", seconds=3.5)
     wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
@@ -180,7 +192,7 @@ def test_a_long_job_is_not_taken_from_a_live_worker(
 
 
 def test_sigterm_lets_the_running_job_finish_then_exits_0(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     process = workers.start()
     job_id = WorkerSlowJob.later(ledger=ledger, tag="finish", seconds=1.5)
@@ -191,11 +203,11 @@ def test_sigterm_lets_the_running_job_finish_then_exits_0(
     assert process.wait() == 0
     record = jobmill.get(job_id)
     assert (record.status, record.attempts) == ("completed", 1)
-    assert sqlite_configured.list_workers() == []
+    assert configured.list_workers() == []
 
 
 def test_sigterm_releases_a_job_longer_than_the_grace_period(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     process = workers.start("--grace-period", "0.3")
     job_id = WorkerSlowJob.later(ledger=ledger, tag="released", seconds=120)
@@ -209,9 +221,7 @@ def test_sigterm_releases_a_job_longer_than_the_grace_period(
     assert "released" in [event.kind for event in jobmill.history(job_id)]
 
 
-def test_a_second_signal_stops_at_once(
-    workers: Workers, sqlite_configured: Store, ledger: str
-) -> None:
+def test_a_second_signal_stops_at_once(workers: Workers, configured: Store, ledger: str) -> None:
     process = workers.start("--grace-period", "600")
     job_id = WorkerSlowJob.later(ledger=ledger, tag="abort", seconds=600)
     started_by(ledger)
@@ -225,7 +235,7 @@ def test_a_second_signal_stops_at_once(
 
 
 def test_a_job_that_kills_its_process_ends_failed(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     supervisor = workers.start("--processes", "2", "--lock-timeout", "1")
     job_id = WorkerExitJob.later(ledger=ledger)
@@ -242,15 +252,13 @@ def test_a_job_that_kills_its_process_ends_failed(
     assert supervisor.wait() == 0
 
 
-def test_supervisor_restarts_a_process_that_dies(
-    workers: Workers, sqlite_configured: Store
-) -> None:
+def test_supervisor_restarts_a_process_that_dies(workers: Workers, configured: Store) -> None:
     supervisor = workers.start("--processes", "2")
-    pids = live_workers(sqlite_configured, 2)
+    pids = live_workers(configured, 2)
 
     os.kill(pids[0], signal.SIGKILL)
     replaced = wait_until(
-        lambda: {row.pid for row in sqlite_configured.list_workers()} - set(pids),
+        lambda: {row.pid for row in configured.list_workers()} - set(pids),
         timeout=DEADLINE,
     )
 
@@ -258,12 +266,12 @@ def test_supervisor_restarts_a_process_that_dies(
     assert supervisor.wait() == 0
     [new_pid] = replaced
     # Every child stopped cleanly and removed its row; only the killed one's stays.
-    assert [row.pid for row in sqlite_configured.list_workers()] == [pids[0]]
+    assert [row.pid for row in configured.list_workers()] == [pids[0]]
     assert new_pid != pids[1]
 
 
 def test_a_flaky_job_succeeds_on_its_third_attempt(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     process = workers.start()
     job_id = WorkerFlakyJob.later(ledger=ledger)
@@ -277,7 +285,7 @@ def test_a_flaky_job_succeeds_on_its_third_attempt(
 
 
 def test_priority_order_and_queues_in_burst_mode(
-    workers: Workers, sqlite_configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str
 ) -> None:
     for tag, priority in [("p1", 1), ("p9", 9), ("p0", 0), ("p5", 5)]:
         WorkerRecordJob.set(queue="mail", priority=priority).later(ledger=ledger, tag=tag)
@@ -290,9 +298,7 @@ def test_priority_order_and_queues_in_burst_mode(
     assert jobmill.get(other).status == "pending"
 
 
-def test_a_chain_with_a_failing_link(
-    workers: Workers, sqlite_configured: Store, ledger: str
-) -> None:
+def test_a_chain_with_a_failing_link(workers: Workers, configured: Store, ledger: str) -> None:
     ids = jobmill.chain(
         WorkerRecordJob.step(ledger=ledger, tag="first"),
         WorkerRecordJob.step(ledger=ledger, tag="second", fail=True),
@@ -325,7 +331,7 @@ def hold_write_lock(database: Path, stop: threading.Event, held: float, free: fl
 
 
 def test_database_is_locked_loses_and_duplicates_nothing(
-    workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
+    sqlite_workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
 ) -> None:
     WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"job-{n}"} for n in range(30)])
     stop = threading.Event()
@@ -336,7 +342,7 @@ def test_database_is_locked_loses_and_duplicates_nothing(
     try:
         # A 20 ms busy timeout turns the contention into "database is locked" errors.
         env = {"WORKER_TEST_BUSY_TIMEOUT_MS": "20"}
-        fleet = [workers.start("--concurrency", "3", env=env) for _ in range(3)]
+        fleet = [sqlite_workers.start("--concurrency", "3", env=env) for _ in range(3)]
         live_workers(sqlite_configured, 3)
         wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 30, timeout=DEADLINE)
     finally:
@@ -371,11 +377,11 @@ def freeze_outside_a_write(process: WorkerProcess, database: Path) -> None:
 
 
 def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
-    workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
+    sqlite_workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
 ) -> None:
     fleet = {}
     for _ in range(2):
-        process = workers.start("--lock-timeout", "1", "--concurrency", "1")
+        process = sqlite_workers.start("--lock-timeout", "1", "--concurrency", "1")
         fleet[process.pid] = process
     live_workers(sqlite_configured, 2)
     job_id = WorkerSlowJob.later(ledger=ledger, tag="fenced", seconds=2)
