@@ -80,6 +80,10 @@ def test_add_stores_a_checked_entry(configured: Store) -> None:
             "timezone 'Moon/Base' is not an IANA time zone",
         ),
         (
+            ["--job", "CronReportJob", "--cron", "@daily", "--timezone", "Europe"],
+            "timezone 'Europe' is not an IANA time zone",
+        ),
+        (
             ["--job", "CronReportJob", "--cron", "@daily", "--misfire", "later"],
             "misfire policy 'later' is not one of: run_once, skip, backfill",
         ),

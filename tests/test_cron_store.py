@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import BaseModel, field_validator
 from sqlalchemy import insert, select, text, update
 
 import jobmill
@@ -274,6 +275,8 @@ def test_enabling_an_enabled_entry_keeps_its_schedule(configured: Store) -> None
         ({"cron_expression": "61 * * * *"}, "is invalid: [61 * * * *] is not acceptable"),
         ({"cron_expression": "* * * * * *"}, "has 6 fields; expected 5"),
         ({"timezone": "Nowhere/Town"}, "timezone 'Nowhere/Town' is not an IANA time zone"),
+        # A directory of the zone database: opening it is an OSError, not "not found".
+        ({"timezone": "America"}, "timezone 'America' is not an IANA time zone"),
         ({"job_name": "CronStrictJob", "params": {}}, "count: Field required"),
         ({"params": {"count": "many"}}, "count: Input should be a valid integer"),
         ({"misfire_policy": "sometimes"}, "misfire policy 'sometimes' is not one of"),
@@ -291,6 +294,84 @@ def test_a_bad_row_is_disabled_with_its_error_and_others_still_fire(
     assert jobs_of(configured, bad_id) == []
     assert [row.id for row in jobs_of(configured, good_id)] == enqueued
     assert f"cron entry 'bad' (#{bad_id}) is disabled" in caplog.text
+
+
+def test_sqlite_rows_with_params_not_json_or_a_zone_too_long_for_a_file_name_are_disabled(
+    sqlite_configured: Store,
+) -> None:
+    # PostgreSQL's JSONB and VARCHAR(64) refuse these rows; SQLite stores them as given.
+    store = sqlite_configured
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cron_jobs (name, job_name, cron_expression, params, enabled) "
+                "VALUES ('not-json', 'CronReportJob', '0 * * * *', '{count: 5}', true)"
+            )
+        )
+    long_zone_id = insert_entry(store, name="long-zone", timezone="Europe/" + "x" * 300)
+    good_id = insert_entry(store, name="good", next_run_at=NOON)
+    sched = scheduler(store)
+    sched.tick(NOON - timedelta(minutes=1))  # the raw rows get their first tick
+    enqueued = sched.tick(NOON + timedelta(seconds=1))
+    assert [row.id for row in jobs_of(store, good_id)] == enqueued != []
+    not_json = store.get_cron_job("not-json")
+    assert not_json.params == "{count: 5}" and not not_json.enabled
+    assert "cron params '{count: 5}' is not valid JSON" in (not_json.last_error or "")
+    long_zone = store.get_cron_job(long_zone_id)
+    assert not long_zone.enabled and "is not an IANA time zone" in (long_zone.last_error or "")
+
+
+class TouchyParams(BaseModel):
+    count: int = 0
+
+    @field_validator("count")
+    @classmethod
+    def _no_thirteen(cls, value: int) -> int:
+        if value == 13:
+            raise RuntimeError("the validator broke on 13")
+        return value
+
+
+def touchy_perform(params: TouchyParams) -> None:
+    return None
+
+
+def test_an_entry_whose_params_validator_crashes_is_disabled_and_others_fire(
+    configured: Store,
+) -> None:
+    touchy = create_job("CronTouchyJob", touchy_perform)
+    try:
+        bad_id = insert_entry(
+            configured, job_name="CronTouchyJob", params={"count": 13}, next_run_at=NOON
+        )
+        good_id = insert_entry(configured, next_run_at=NOON)
+        enqueued = scheduler(configured).tick(NOON + timedelta(seconds=1))
+    finally:
+        registry.unregister(touchy.job_name)
+    assert [row.id for row in jobs_of(configured, good_id)] == enqueued != []
+    bad = configured.get_cron_job(bad_id)
+    assert not bad.enabled
+    assert bad.last_error == "RuntimeError: the validator broke on 13"
+
+
+def test_a_class_cron_option_with_a_directory_for_zone_is_left_out_with_one_error(
+    configured: Store, caplog: pytest.LogCaptureFixture
+) -> None:
+    def perform(params: dict[str, Any]) -> None:
+        return None
+
+    bad = create_job("CronZoneDirectoryJob", perform, cron="@daily", cron_timezone="America")
+    try:
+        scheduler(configured).declare(NOON)
+    finally:
+        registry.unregister(bad.job_name)
+    names = {entry.name for entry in configured.list_cron_jobs()}
+    assert "CronZoneDirectoryJob" not in names and "CronHourlyJob" in names
+    errors = [r for r in caplog.records if r.levelno == logging.ERROR]
+    assert [r.getMessage() for r in errors] == [
+        "the cron option of CronZoneDirectoryJob is not scheduled: timezone 'America' is not "
+        "an IANA time zone (e.g. 'UTC', 'Europe/Berlin')"
+    ]
 
 
 def test_a_job_unknown_here_is_left_to_other_schedulers_then_disabled(

@@ -106,3 +106,18 @@ def test_cron_actions_need_the_csrf_token(client: TestClient) -> None:
     client.get("/cron")
     assert client.post(f"/cron/{entry.id}/disable").status_code == 403
     assert cron.get_cron_job(entry.id).enabled
+
+
+def test_cron_page_renders_rows_the_scheduler_cannot_read(sqlite_configured: Store) -> None:
+    # Params that are not JSON can only be stored on SQLite (PostgreSQL's JSONB refuses).
+    with sqlite_configured.engine.begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO cron_jobs (job_name, cron_expression, timezone, params, enabled) "
+                "VALUES ('DashboardEchoJob', '0 0 * * *', 'America', '{count: 5}', true)"
+            )
+        )
+    page = client_for(create_app()).get("/cron")
+    assert page.status_code == 200
+    assert "{count: 5}" in page.text
+    assert "timezone &#39;America&#39; is not an IANA time zone" in page.text

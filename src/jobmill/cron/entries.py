@@ -19,6 +19,7 @@ from jobmill.cron.schedule import BACKFILL_LIMIT_MAX, CronSchedule, MisfirePolic
 from jobmill.dispatch import Dispatch, Options
 from jobmill.errors import CronError
 from jobmill.job import Job
+from jobmill.storable import UndecodableJSON
 from jobmill.store import NewJob
 from jobmill.store.cron import CronJob, NewCronJob
 
@@ -139,6 +140,8 @@ def _check_name(name: str | None) -> str | None:
 def _stored_params(job_class: type[Job[Any, Any]], params: Any) -> Any:
     if params is None:
         return {}
+    if isinstance(params, UndecodableJSON):
+        raise CronError(f"cron params {params.describe()}")
     if not isinstance(params, Mapping):
         return job_class.codec.dump_params(job_class.codec.coerce_params(params))
     try:

@@ -125,7 +125,9 @@ class CronSchedule:
 def _zone(timezone: str) -> ZoneInfo:
     try:
         return ZoneInfo(str(timezone))
-    except (ZoneInfoNotFoundError, ValueError):
+    # A key naming a directory of the zone database ("America") or too long for
+    # a file name fails as the OSError of opening it.
+    except (ZoneInfoNotFoundError, ValueError, OSError):
         raise CronError(
             f"timezone {timezone!r} is not an IANA time zone (e.g. 'UTC', 'Europe/Berlin')"
         ) from None

@@ -94,18 +94,30 @@ class Scheduler:
             self._warned_no_jobs = True
             return []
         enqueued: list[str] = []
+        failure: Exception | None = None
         for item in due:
-            enqueued.extend(self._fire(item, now))
+            # An entry whose firing fails (its write refused) does not hold up the
+            # entries after it; the pass still fails, to be logged and retried.
+            try:
+                enqueued.extend(self._fire(item, now))
+            except Exception as exc:
+                failure = failure or exc
+        if failure is not None:
+            raise failure
         return enqueued
 
     def _fire(self, due: DueCronJob, now: datetime) -> list[str]:
         entry = due.entry
-        try:
-            if entry.next_run_at is None:
-                # A row inserted without next_run_at (raw SQL) starts at its next tick.
+        if entry.next_run_at is None:
+            # A row inserted without next_run_at (raw SQL) starts at its next tick.
+            try:
                 schedule = CronSchedule.parse(entry.cron_expression, entry.timezone)
-                self.store.set_first_cron_run(entry.id, schedule.next_after(now), now)
+            except CronError as exc:
+                self._disable(entry, exc, now)
                 return []
+            self.store.set_first_cron_run(entry.id, schedule.next_after(now), now)
+            return []
+        try:
             definition = CronDefinition.of_entry(entry)
             plan = plan_due(
                 definition.schedule,
@@ -121,6 +133,11 @@ class Scheduler:
             return []
         except BAD_ENTRY_ERRORS as exc:
             self._disable(entry, exc, now)
+            return []
+        except Exception as exc:
+            # Planning does no I/O: whatever else it raises (a params validator of
+            # the job's own failing) comes back at every tick of this entry.
+            self._disable(entry, f"{type(exc).__name__}: {exc}", now)
             return []
         if not self.store.fire_cron_job(firing, now):
             return []  # another scheduler fired this tick
@@ -168,9 +185,9 @@ class Scheduler:
         self._waiting_for_others.discard(entry.id)
         self._disable(entry, exc, now)
 
-    def _disable(self, entry: CronJob, exc: Exception, now: datetime) -> None:
-        logger.error("cron entry %s is disabled: %s", entry.label, exc)
-        self.store.disable_cron_job(entry.id, error=str(exc), now=now)
+    def _disable(self, entry: CronJob, error: Exception | str, now: datetime) -> None:
+        logger.error("cron entry %s is disabled: %s", entry.label, error)
+        self.store.disable_cron_job(entry.id, error=str(error), now=now)
 
     @staticmethod
     def _log_firing(entry: CronJob, plan: DuePlan) -> None:

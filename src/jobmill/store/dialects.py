@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.sql.dml import Insert
 
 from jobmill.errors import ConfigurationError
+from jobmill.storable import load_json
 from jobmill.store.schema import jobs
 
 # The NOTIFY channel: one per schema holding the ``jobs`` table, so tenants
@@ -97,10 +98,12 @@ class SQLiteDialect(Dialect):
         return self._writer
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
+        # Text a JSON column holds is decoded by jobmill: one row of broken JSON
+        # (a raw SQL insert) must not fail every query that reads it.
         if self.driver == "libsql":
             # libSQL's connection has a read-only isolation_level and no timeout.
-            return {"connect_args": {"isolation_level": None}}
-        return {"connect_args": {"timeout": 30.0}}
+            return {"connect_args": {"isolation_level": None}, "json_deserializer": load_json}
+        return {"connect_args": {"timeout": 30.0}, "json_deserializer": load_json}
 
     def prepare_engine(self, engine: Engine) -> None:
         @event.listens_for(engine, "connect")
