@@ -15,7 +15,8 @@ from pathlib import Path
 from sqlalchemy import text
 
 from jobmill import JobStatus
-from jobmill.store import Lock, Outcome, Store
+from jobmill.outcomes import Lock, Outcome
+from jobmill.store import Store
 
 from .bench_enqueue import BenchNoopJob
 from .report import Report, stopwatch
@@ -112,7 +113,5 @@ def claim_and_complete(store: Store, count: int) -> float:
     with stopwatch() as elapsed:
         for _ in range(count):
             [record] = store.claim_jobs("bench-cycler", 1, 300, queues=["default"])
-            store.finish_attempt(
-                Lock.of(record), record.started_at, Outcome(JobStatus.COMPLETED, result=1)
-            )
+            store.record_outcome(Lock.of(record), Outcome(JobStatus.COMPLETED, result=1))
     return elapsed()

@@ -24,7 +24,8 @@ from sqlalchemy import create_engine, text
 
 from jobmill import Job, JobStatus
 from jobmill.clock import utcnow
-from jobmill.store import Lock, Outcome, Store
+from jobmill.outcomes import Lock, Outcome
+from jobmill.store import Store
 from jobmill.store.dialects import NOTIFY_CHANNEL_SQL
 from jobmill.store.listen import PostgresListener
 
@@ -158,9 +159,7 @@ def claim_and_complete(store: Store, count: int) -> float:
     with stopwatch() as elapsed:
         for _ in range(count):
             [record] = store.claim_jobs("bench-cycler", 1, 300)
-            store.finish_attempt(
-                Lock.of(record), record.started_at, Outcome(JobStatus.COMPLETED, result=1)
-            )
+            store.record_outcome(Lock.of(record), Outcome(JobStatus.COMPLETED, result=1))
     return elapsed()
 
 

@@ -25,7 +25,8 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from jobmill import Job, JobStatus, Worker, runtime
-from jobmill.store import Lock, Outcome, Store
+from jobmill.outcomes import Lock, Outcome
+from jobmill.store import Store
 
 from .databases import fresh_database
 from .report import Report, stopwatch
@@ -86,7 +87,7 @@ def claim_complete_cycles(store: Store) -> float:
     with stopwatch() as elapsed:
         for _ in range(BASELINE_CYCLES):
             [record] = store.claim_jobs("bench", 1, 300, queues=["bench-worker"])
-            store.finish_attempt(Lock.of(record), record.started_at, Outcome(JobStatus.COMPLETED))
+            store.record_outcome(Lock.of(record), Outcome(JobStatus.COMPLETED))
     return BASELINE_CYCLES / elapsed()
 
 

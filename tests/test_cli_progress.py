@@ -10,7 +10,8 @@ from typer.testing import CliRunner
 
 import cli_jobs
 from jobmill.cli import load_commands
-from jobmill.store import ProgressUpdate, Store
+from jobmill.outcomes import ProgressUpdate
+from jobmill.store import Store
 
 pytestmark = pytest.mark.usefixtures("sqlite_configured")
 

@@ -14,9 +14,9 @@ from dashboard_jobs import DashboardEchoJob, DashboardFailJob, client_for
 from jobmill import runtime
 from jobmill.clock import utcnow
 from jobmill.dashboard import create_app
-from jobmill.store import NewJob, ProgressUpdate, Store
-from jobmill.store.claims import Lock
-from jobmill.store.dashboard import ThroughputBucket
+from jobmill.outcomes import Lock, ProgressUpdate
+from jobmill.store import NewJob, Store
+from jobmill.store.stats import ThroughputBucket
 
 HOSTILE = '<script>alert("x")</script>'
 

@@ -15,7 +15,7 @@ from jobmill.dashboard.present import (
     without_notices,
 )
 from jobmill.humanize import format_duration
-from jobmill.store.dashboard import ThroughputBucket
+from jobmill.store.stats import ThroughputBucket
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 

@@ -120,6 +120,7 @@ def test_public_api_is_curated() -> None:
         "JobNotFound",
         "AmbiguousJobId",
         "JobEvent",
+        "EventKind",
         "configure",
         "get",
         "history",

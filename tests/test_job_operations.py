@@ -63,6 +63,15 @@ def test_history_of_failures_and_manual_retry(configured: Store) -> None:
     assert errors == ["BoomError: first"] * 3
 
 
+def test_history_kinds_are_event_kinds(configured: Store) -> None:
+    job_id = SendEmailJob.later(to="a", subject="s")
+    jobmill.cancel(job_id)
+    kinds = [event.kind for event in jobmill.history(job_id)]
+    assert kinds == [jobmill.EventKind.ENQUEUED, jobmill.EventKind.CANCELLED]
+    assert all(isinstance(kind, jobmill.EventKind) for kind in kinds)
+    assert kinds == ["enqueued", "cancelled"]  # a str enum: plain strings compare equal
+
+
 def test_retry_and_cancel_guard_states(configured: Store) -> None:
     job_id = SendEmailJob.later(to="a", subject="s")
     with pytest.raises(JobStateError, match="only failed or cancelled jobs can be retried"):

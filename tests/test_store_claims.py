@@ -9,8 +9,9 @@ import pytest
 
 from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
+from jobmill.outcomes import Lock, Outcome, ProgressUpdate
 from jobmill.states import TRANSITIONS, JobStatus
-from jobmill.store import Lock, NewJob, Outcome, ProgressUpdate, Store
+from jobmill.store import NewJob, Store
 
 
 def new_job(name: str = "StoreJob", **fields: object) -> NewJob:
@@ -58,7 +59,7 @@ def test_claim_jobs_takes_only_ready_jobs(configured: Store) -> None:
 
     assert configured.claim_jobs("w", 10, 30, queues=["default"], job_names=["StoreJob"]) == []
     lock = Lock.of(claimed[0])
-    assert configured.finish_attempt(lock, claimed[0].started_at, Outcome(JobStatus.COMPLETED))
+    assert configured.record_outcome(lock, Outcome(JobStatus.COMPLETED))
     unblocked = configured.claim_jobs("w", 10, 30, job_names=["StoreJob"])
     assert [j.id for j in unblocked] == [other_queue.id, child.id]
     later = configured.claim_jobs("w", 10, 30, now=now + timedelta(hours=2), queues=["default"])
@@ -98,16 +99,14 @@ def test_writes_are_fenced_by_worker_and_attempt(configured: Store) -> None:
 
     for wrong in (stale, stranger):
         assert not configured.record_progress(wrong, update)
-        assert not configured.finish_attempt(wrong, None, Outcome(JobStatus.COMPLETED, result=1))
+        assert not configured.record_outcome(wrong, Outcome(JobStatus.COMPLETED, result=1))
     assert configured.get_job(record.id).status is JobStatus.RUNNING
 
     assert configured.record_progress(lock, update)
-    assert configured.finish_attempt(
-        lock, record.started_at, Outcome(JobStatus.COMPLETED, result=2)
-    )
+    assert configured.record_outcome(lock, Outcome(JobStatus.COMPLETED, result=2))
     done = configured.get_job(record.id)
     assert (done.status, done.result, done.progress) == (JobStatus.COMPLETED, 2, 100)
-    assert not configured.finish_attempt(lock, None, Outcome(JobStatus.FAILED, error="late"))
+    assert not configured.record_outcome(lock, Outcome(JobStatus.FAILED, error="late"))
     assert configured.get_job(record.id).result == 2
 
 
@@ -216,11 +215,11 @@ def test_observed_transitions_are_all_allowed(configured: Store) -> None:
     move(d.id, lambda: configured.cancel_job(d.id, "test"))
     move(d.id, lambda: configured.retry_job(d.id, 1, "test"))
     records = {r.id: r for r in configured.claim_jobs("w", 4, 30)}
-    finish = configured.finish_attempt
-    move(a.id, lambda: finish(Lock.of(records[a.id]), None, Outcome(JobStatus.COMPLETED)))
-    move(b.id, lambda: finish(Lock.of(records[b.id]), None, Outcome(JobStatus.FAILED, error="x")))
+    finish = configured.record_outcome
+    move(a.id, lambda: finish(Lock.of(records[a.id]), Outcome(JobStatus.COMPLETED)))
+    move(b.id, lambda: finish(Lock.of(records[b.id]), Outcome(JobStatus.FAILED, error="x")))
     move(b.id, lambda: configured.retry_job(b.id, 1, "test"))
-    move(c.id, lambda: finish(Lock.of(records[c.id]), None, Outcome(JobStatus.CANCELLED)))
+    move(c.id, lambda: finish(Lock.of(records[c.id]), Outcome(JobStatus.CANCELLED)))
 
     assert seen <= set(TRANSITIONS)
     assert len(seen) >= 6
@@ -231,7 +230,7 @@ def test_prune_deletes_only_old_finished_jobs(configured: Store) -> None:
     configured.enqueue([old, fresh, pending])
     records = {r.id: r for r in configured.claim_jobs("w", 2, 30)}
     for job_id in (old.id, fresh.id):
-        configured.finish_attempt(Lock.of(records[job_id]), None, Outcome(JobStatus.COMPLETED))
+        configured.record_outcome(Lock.of(records[job_id]), Outcome(JobStatus.COMPLETED))
 
     cutoff = utcnow() + timedelta(seconds=1)
     pruned = configured.prune_jobs(older_than=cutoff, statuses=[JobStatus.COMPLETED])

@@ -339,10 +339,9 @@ def test_lost_lock_is_noticed_and_the_late_result_discarded(configured: Store, l
         configured.rescue_expired(now=later)
         [taken] = configured.claim_jobs("worker:other", 1, 30, now=later)
         assert taken.id == job_id and taken.attempts == 2
-        configured.finish_attempt(
-            jobmill.store.Lock.of(taken),
-            taken.started_at,
-            jobmill.store.Outcome(JobStatus.COMPLETED, result={"by": "other"}),
+        configured.record_outcome(
+            jobmill.outcomes.Lock.of(taken),
+            jobmill.outcomes.Outcome(JobStatus.COMPLETED, result={"by": "other"}),
         )
         wait_until(lambda: worker.processed == 1)
 

@@ -29,6 +29,7 @@ from jobmill.errors import (
     JobTimeout,
     UnknownJob,
 )
+from jobmill.events import EventKind
 from jobmill.job import Job, create_job, job
 from jobmill.records import JobEvent, JobMetadata, JobResult
 from jobmill.runtime import configure
@@ -46,6 +47,7 @@ __all__ = [
     "CronJobNotFound",
     "Dispatch",
     "DuplicateJobName",
+    "EventKind",
     "InvalidParams",
     "Job",
     "JobCancelled",

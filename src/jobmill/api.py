@@ -7,6 +7,7 @@ import socket
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from jobmill.events import EventKind
 from jobmill.history import merge_history
 from jobmill.records import JobEvent, JobMetadata
 from jobmill.runtime import get_store
@@ -45,7 +46,9 @@ def retry(job_id: str, *, source: str | None = None) -> JobMetadata:
     """
     store = get_store()
     record = store.get_job(job_id)
-    earlier = [e.attempt or 0 for e in store.stored_events(record.id) if e.kind == "retried"]
+    earlier = [
+        e.attempt or 0 for e in store.stored_events(record.id) if e.kind is EventKind.RETRIED
+    ]
     allowance = record.max_attempts - max(earlier, default=0)
     return store.retry_job(record.id, max(1, allowance), source or operator_source("api"))
 

@@ -17,17 +17,19 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from jobmill import outcomes
 from jobmill.clock import as_seconds, as_utc, utcnow
 from jobmill.context import AttemptContext
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
 from jobmill.keeper import LockKeeper, caller_worker_id
+from jobmill.outcomes import Lock
 from jobmill.progress import Listener
 from jobmill.records import JobMetadata, JobResult
 from jobmill.runner import Runner, Settled
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
-from jobmill.store import Lock, NewJob, Outcome, Store
+from jobmill.store import NewJob, Store
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -210,8 +212,7 @@ class Dispatch(Generic[P, R]):
 
     def _start_now(self, new_job: NewJob) -> tuple[Store, JobMetadata]:
         store, settings = get_store(), get_settings()
-        record = _running_record(new_job, caller_worker_id("now"), settings.lock_timeout)
-        store.enqueue([_as_running(new_job, record)], now=record.enqueued_at)
+        record = store.start_job(new_job, caller_worker_id("now"), settings.lock_timeout)
         return store, record
 
     def _run_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
@@ -280,14 +281,7 @@ class Dispatch(Generic[P, R]):
         return list(await asyncio.gather(*(run_one(job) for job in new_jobs)))
 
     def _record_not_started(self, new_job: NewJob) -> JobResult[R]:
-        store, now = get_store(), utcnow()
-        cancelled = replace(
-            new_job,
-            status=JobStatus.CANCELLED,
-            extra={"completed_at": now, "error": STOPPED_BY_BATCH},
-        )
-        store.enqueue([cancelled], now=now)
-        return JobResult(None, store.get_job(new_job.id), STOPPED_BY_BATCH)
+        return JobResult(None, get_store().skip_job(new_job, STOPPED_BY_BATCH), STOPPED_BY_BATCH)
 
     # execute_from_database ------------------------------------------------
 
@@ -317,9 +311,6 @@ class Dispatch(Generic[P, R]):
         if record is None:
             raise _not_claimable(store, current.id)
         return store, record
-
-
-ABANDONED_AT_START = "cancelled: the caller stopped waiting before the job started"
 
 
 class _Start:
@@ -354,8 +345,7 @@ class _Start:
 
 
 def _end_abandoned(store: Store, record: JobMetadata) -> None:
-    outcome = Outcome(JobStatus.CANCELLED, error=ABANDONED_AT_START)
-    store.finish_attempt(Lock.of(record), record.started_at, outcome)
+    store.record_outcome(Lock.of(record), outcomes.abandoned_at_start())
 
 
 def _check_option(name: str, value: Any) -> Any:
@@ -387,44 +377,6 @@ def _positive(concurrency: int) -> int:
     if concurrency < 1:
         raise ValueError(f"concurrency must be >= 1, got {concurrency}")
     return concurrency
-
-
-def _running_record(new_job: NewJob, worker_id: str, lock_timeout: float) -> JobMetadata:
-    now = utcnow()
-    return JobMetadata(
-        id=new_job.id,
-        job_name=new_job.job_name,
-        queue=new_job.queue,
-        status=JobStatus.RUNNING,
-        priority=new_job.priority,
-        params=new_job.params,
-        attempts=1,
-        max_attempts=1,
-        timeout=new_job.timeout,
-        enqueued_at=now,
-        run_at=now,
-        started_at=now,
-        worker_id=worker_id,
-        locked_until=now + timedelta(seconds=lock_timeout),
-        updated_at=now,
-    )
-
-
-def _as_running(new_job: NewJob, record: JobMetadata) -> NewJob:
-    # ``now`` runs exactly once: one attempt, locked by the caller from the start.
-    return replace(
-        new_job,
-        status=JobStatus.RUNNING,
-        max_attempts=1,
-        run_at=record.run_at,
-        unique_key=None,
-        extra={
-            "attempts": 1,
-            "locked_by": record.worker_id,
-            "locked_until": record.locked_until,
-            "started_at": record.started_at,
-        },
-    )
 
 
 @contextmanager

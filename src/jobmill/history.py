@@ -7,20 +7,21 @@ Stored events keep their write order; derived ones are put where they belong.
 
 from __future__ import annotations
 
+from jobmill.events import EventKind
 from jobmill.records import JobEvent, JobMetadata
 from jobmill.states import JobStatus
 
 # Events an attempt writes while it runs, after its (derived) start.
-DURING_ATTEMPT = frozenset({"progress", "cancel_requested"})
+DURING_ATTEMPT = frozenset({EventKind.PROGRESS, EventKind.CANCEL_REQUESTED})
 
 
 def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]:
     """All events of ``record``, oldest first."""
-    events = [JobEvent(kind="enqueued", at=record.enqueued_at, attempt=0), *stored]
+    events = [JobEvent(kind=EventKind.ENQUEUED, at=record.enqueued_at, attempt=0), *stored]
     if _current_start_is_unrecorded(record, stored):
         assert record.started_at is not None
         started = JobEvent(
-            kind="started",
+            kind=EventKind.STARTED,
             at=record.started_at,
             attempt=record.attempts,
             worker_id=record.worker_id,
@@ -37,7 +38,7 @@ def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]
     if record.status is JobStatus.COMPLETED and record.completed_at is not None:
         events.append(
             JobEvent(
-                kind="completed",
+                kind=EventKind.COMPLETED,
                 at=record.completed_at,
                 attempt=record.attempts,
                 worker_id=record.worker_id,
@@ -50,4 +51,4 @@ def merge_history(record: JobMetadata, stored: list[JobEvent]) -> list[JobEvent]
 def _current_start_is_unrecorded(record: JobMetadata, stored: list[JobEvent]) -> bool:
     if record.started_at is None or record.status not in (JobStatus.RUNNING, JobStatus.COMPLETED):
         return False
-    return not any(e.kind == "started" and e.attempt == record.attempts for e in stored)
+    return not any(e.kind is EventKind.STARTED and e.attempt == record.attempts for e in stored)

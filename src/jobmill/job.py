@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import random
 import types
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -23,6 +22,7 @@ from typing import (
 from jobmill import registry
 from jobmill.codec import Codec
 from jobmill.errors import JobCancelled
+from jobmill.outcomes import default_backoff
 from jobmill.records import JobResult
 
 if TYPE_CHECKING:
@@ -33,9 +33,6 @@ if TYPE_CHECKING:
 
 P = TypeVar("P")
 R = TypeVar("R")
-
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 3600.0
 
 
 class Job(Generic[P, R]):
@@ -98,9 +95,7 @@ class Job(Generic[P, R]):
         Exponential (1 s, 2 s, 4 s, ... up to an hour) with ±25 % jitter so
         that jobs failing together do not retry together.
         """
-        # The exponent is capped: 2.0 ** 1024 overflows, and the cap is long reached.
-        delay: float = min(BACKOFF_CAP, BACKOFF_BASE * 2.0 ** min(max(attempt - 1, 0), 64))
-        return delay * random.uniform(0.75, 1.25)
+        return default_backoff(attempt)
 
     # Inside perform -----------------------------------------------------
 

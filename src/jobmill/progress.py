@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from jobmill.clock import utcnow
-from jobmill.store.claims import Lock, ProgressUpdate
+from jobmill.outcomes import Lock, ProgressUpdate
 from jobmill.store.errors import is_transient
 
 if TYPE_CHECKING:

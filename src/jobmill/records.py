@@ -8,6 +8,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, computed_field
 
+from jobmill.events import EventKind
 from jobmill.states import JobStatus
 
 R = TypeVar("R")
@@ -57,7 +58,7 @@ class JobEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: str
+    kind: EventKind
     at: datetime
     attempt: int | None = None
     worker_id: str | None = None

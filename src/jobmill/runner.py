@@ -18,11 +18,17 @@ from jobmill.context import AttemptContext
 from jobmill.deadline import ThreadDeadline
 from jobmill.errors import JobTimeout
 from jobmill.job import Job
-from jobmill.outcomes import after_error, cancelled_on_request, describe, success
+from jobmill.outcomes import (
+    Lock,
+    Outcome,
+    after_error,
+    cancelled_on_request,
+    completed,
+    refused_by_database,
+)
 from jobmill.progress import Listener, ProgressReporter
 from jobmill.records import JobMetadata
-from jobmill.states import JobStatus
-from jobmill.store import Lock, Outcome, Store
+from jobmill.store import Store
 from jobmill.store.errors import is_transient
 
 logger = logging.getLogger("jobmill.runner")
@@ -111,7 +117,7 @@ class Runner:
                 # so what it returned is not a completion.
                 outcome = cancelled_on_request(progress)
             elif exception is None:
-                outcome = success(stored, progress)
+                outcome = completed(stored, progress)
             else:
                 outcome = after_error(
                     job,
@@ -147,17 +153,12 @@ class Runner:
         """
         record, lock = context.record, Lock.of(context.record)
         try:
-            return self.store.finish_attempt(lock, record.started_at, outcome, now)
+            return self.store.record_outcome(lock, outcome, now)
         except Exception as exc:
             if is_transient(exc):
                 raise
-            # The database refused this outcome (a NUL character, a value too
-            # large): record that instead, or the job would stay running and
-            # a worker would run it again and again.
             logger.exception("the outcome of %s %s could not be stored", record.job_name, record.id)
-            error = f"its outcome could not be stored: {describe(exc)}"
-            refused = Outcome(JobStatus.FAILED, error=error[:2000])
-            return self.store.finish_attempt(lock, record.started_at, refused, now)
+            return self.store.record_outcome(lock, refused_by_database(exc), now)
 
     # async ---------------------------------------------------------------
 

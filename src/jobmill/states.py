@@ -27,20 +27,27 @@ class JobStatus(StrEnum):
 FINAL_STATES = frozenset({JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED})
 ACTIVE_STATES = frozenset({JobStatus.PENDING, JobStatus.RUNNING})
 
-# (from, to) -> the operation that makes the move.
-TRANSITIONS: dict[tuple[JobStatus, JobStatus], str] = {
-    (JobStatus.PENDING, JobStatus.RUNNING): "claim",
-    (JobStatus.PENDING, JobStatus.CANCELLED): "cancel",
-    (JobStatus.RUNNING, JobStatus.COMPLETED): "complete",
-    (JobStatus.RUNNING, JobStatus.PENDING): "retry later / rescue / release",
-    (JobStatus.RUNNING, JobStatus.FAILED): "fail",
-    (JobStatus.RUNNING, JobStatus.CANCELLED): "cancel running",
-    (JobStatus.FAILED, JobStatus.CANCELLED): "discard",
-    (JobStatus.FAILED, JobStatus.PENDING): "manual retry",
-    (JobStatus.CANCELLED, JobStatus.PENDING): "manual retry",
+# (from, to) -> the store operations that make the move, each an UPDATE that
+# names ``from`` in its WHERE clause and checks its row count.
+TRANSITIONS: dict[tuple[JobStatus, JobStatus], frozenset[str]] = {
+    (JobStatus.PENDING, JobStatus.RUNNING): frozenset({"claim_jobs", "claim_job"}),
+    (JobStatus.PENDING, JobStatus.CANCELLED): frozenset({"cancel_job", "cancel_dependents"}),
+    (JobStatus.RUNNING, JobStatus.COMPLETED): frozenset({"record_outcomes"}),
+    (JobStatus.RUNNING, JobStatus.PENDING): frozenset(
+        {"record_outcomes", "rescue_expired", "release"}
+    ),
+    (JobStatus.RUNNING, JobStatus.FAILED): frozenset({"record_outcomes", "rescue_expired"}),
+    (JobStatus.RUNNING, JobStatus.CANCELLED): frozenset(
+        {"record_outcomes", "rescue_expired", "release"}
+    ),
+    (JobStatus.FAILED, JobStatus.CANCELLED): frozenset({"discard_job"}),
+    (JobStatus.FAILED, JobStatus.PENDING): frozenset({"retry_job"}),
+    (JobStatus.CANCELLED, JobStatus.PENDING): frozenset({"retry_job", "revive_dependents"}),
 }
 
-
-def can_move(current: JobStatus, target: JobStatus) -> bool:
-    """Whether ``current -> target`` is an allowed transition."""
-    return (current, target) in TRANSITIONS
+# The state a new row starts in -> the store operations that insert it.
+INSERTS: dict[JobStatus, frozenset[str]] = {
+    JobStatus.PENDING: frozenset({"enqueue"}),
+    JobStatus.RUNNING: frozenset({"start_job"}),  # ``now``: claimed by its caller at once
+    JobStatus.CANCELLED: frozenset({"skip_job"}),  # a batch item never started
+}

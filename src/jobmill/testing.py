@@ -10,15 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
-from jobmill import registry
-from jobmill.clock import utcnow
+from jobmill import outcomes, registry
 from jobmill.dispatch import inline_mode
 from jobmill.errors import UnknownJob
 from jobmill.keeper import caller_worker_id
+from jobmill.outcomes import Lock
 from jobmill.runner import Runner
 from jobmill.runtime import get_settings, get_store
-from jobmill.states import JobStatus
-from jobmill.store import Lock, Outcome
 
 
 @contextmanager
@@ -53,12 +51,7 @@ def drain(queues: Sequence[str] | None = None, *, max_jobs: int = 100_000) -> in
         try:
             job_class = registry.lookup(record.job_name)
         except UnknownJob as exc:
-            store.finish_attempt(
-                Lock.of(record),
-                record.started_at,
-                Outcome(JobStatus.FAILED, error=str(exc)),
-                utcnow(),
-            )
+            store.record_outcome(Lock.of(record), outcomes.unknown_job(exc))
         else:
             runner.run(job_class, record)
         ran += 1

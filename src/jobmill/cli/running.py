@@ -26,8 +26,8 @@ from jobmill.cli.params import parse_params
 from jobmill.errors import JobFailed
 from jobmill.humanize import format_duration, format_time
 from jobmill.job import Job
+from jobmill.outcomes import ProgressUpdate
 from jobmill.records import JobMetadata
-from jobmill.store import ProgressUpdate
 
 ParamOption = Annotated[
     list[str] | None,

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 
-from jobmill.store.dashboard import ThroughputBucket
+from jobmill.store.stats import ThroughputBucket
 
 WIDTH, HEIGHT = 720, 200
 LEFT, BOTTOM, TOP = 40, 20, 8

@@ -1,23 +1,24 @@
 """Storage: SQLAlchemy Core over SQLite or PostgreSQL, one seam for the differences.
 
-``Store`` gathers the operations by concern: enqueue, claims (the running
-path), queries, admin, workers. Records come back frozen; no connection leaks out.
+``Store`` gathers the operations by concern: enqueue, claims, recording
+(the fenced writes about running jobs), queries, admin, workers, stats, cron.
+Records come back frozen; no connection leaks out.
 """
 
 from __future__ import annotations
 
 from jobmill.store.admin import AdminOps
-from jobmill.store.claims import ClaimOps, Lock, Outcome, ProgressUpdate
+from jobmill.store.claims import ClaimOps
 from jobmill.store.cron import CronOps
-from jobmill.store.dashboard import DashboardOps
 from jobmill.store.engine import ensure_schema, make_engine
 from jobmill.store.enqueue import EnqueueOps, NewJob
 from jobmill.store.queries import JobFilter, QueryOps
+from jobmill.store.record import RecordOps
 from jobmill.store.stats import StatsOps
 from jobmill.store.workers import WorkerInfo, WorkerOps
 
 
-class Store(CronOps, EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps, DashboardOps, StatsOps):
+class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, WorkerOps, StatsOps):
     """Every storage operation jobmill performs."""
 
     @classmethod
@@ -27,4 +28,4 @@ class Store(CronOps, EnqueueOps, ClaimOps, QueryOps, AdminOps, WorkerOps, Dashbo
         return cls(engine, dialect)
 
 
-__all__ = ["JobFilter", "Lock", "NewJob", "Outcome", "ProgressUpdate", "Store", "WorkerInfo"]
+__all__ = ["JobFilter", "NewJob", "Store", "WorkerInfo"]

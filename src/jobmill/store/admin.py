@@ -1,4 +1,4 @@
-"""Operator actions: cancel, retry, prune. Each is recorded with its source."""
+"""Operator actions: cancel, retry, discard, prune. Each is recorded with its source."""
 
 from __future__ import annotations
 
@@ -6,15 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, select, update
+from sqlalchemy import Connection, Row, delete, select, update
 
 from jobmill.clock import utcnow
 from jobmill.errors import JobNotFound, JobStateError
+from jobmill.events import EventKind
 from jobmill.records import JobMetadata
 from jobmill.states import FINAL_STATES, JobStatus
 from jobmill.store.base import StoreBase, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents, revive_dependents
 from jobmill.store.schema import job_dependencies, job_events, jobs
+
+RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
 
 
 class AdminOps(StoreBase):
@@ -26,16 +29,14 @@ class AdminOps(StoreBase):
         """
         now = now or utcnow()
         with self.write() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-            if row is None:
-                raise JobNotFound(job_id)
+            row = _current_row(conn, job_id)
             status = JobStatus(row.status)
             if status is JobStatus.PENDING:
                 values = {"status": JobStatus.CANCELLED, "completed_at": now, "error": "cancelled"}
-                kind = "cancelled"
+                kind = EventKind.CANCELLED
             elif status is JobStatus.RUNNING:
                 values = {"cancel_requested": True}
-                kind = "cancel_requested"
+                kind = EventKind.CANCEL_REQUESTED
             else:
                 raise JobStateError(
                     f"job {job_id} is {status}; only pending or running jobs can be cancelled"
@@ -47,21 +48,10 @@ class AdminOps(StoreBase):
             ).rowcount
             if not changed:
                 raise JobStateError(f"job {job_id} changed state while being cancelled; try again")
-            record_events(
-                conn,
-                [
-                    {
-                        "job_id": job_id,
-                        "kind": kind,
-                        "at": now,
-                        "attempt": row.attempts,
-                        "source": source,
-                    }
-                ],
-            )
-            if kind == "cancelled":
+            _record_action(conn, row, kind, now, source)
+            if kind is EventKind.CANCELLED:
                 cancel_dependents(conn, job_id, now)
-            return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+            return _read_job(conn, job_id)
 
     def retry_job(
         self, job_id: str, allowance: int, source: str, now: datetime | None = None
@@ -74,35 +64,44 @@ class AdminOps(StoreBase):
         the history and a late write from an old attempt stays fenced out.
         """
         now = now or utcnow()
-        retryable = [JobStatus.FAILED, JobStatus.CANCELLED]
         with self.write() as conn:
-            row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
-            if row is None:
-                raise JobNotFound(job_id)
-            if row.status not in retryable:
+            row = _current_row(conn, job_id)
+            if row.status not in RETRYABLE:
                 raise JobStateError(
                     f"job {job_id} is {row.status}; only failed or cancelled jobs can be retried"
                 )
             _refuse_dead_dependencies(conn, job_id)
-            conn.execute(
+            changed = conn.execute(
                 update(jobs)
-                .where(jobs.c.id == job_id, jobs.c.status.in_(retryable))
+                .where(jobs.c.id == job_id, jobs.c.status.in_(RETRYABLE))
                 .values(max_attempts=row.attempts + max(1, allowance), **_fresh_values(now))
-            )
-            record_events(
-                conn,
-                [
-                    {
-                        "job_id": job_id,
-                        "kind": "retried",
-                        "at": now,
-                        "attempt": row.attempts,
-                        "source": source,
-                    }
-                ],
-            )
+            ).rowcount
+            if not changed:
+                raise JobStateError(f"job {job_id} changed state while being retried; try again")
+            _record_action(conn, row, EventKind.RETRIED, now, source)
             revive_dependents(conn, job_id, now)
-            return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+            return _read_job(conn, job_id)
+
+    def discard_job(self, job_id: str, source: str, now: datetime | None = None) -> JobMetadata:
+        """Take a failed job out of the dead-letter set: it ends ``cancelled``.
+
+        The row, its error and its history stay; a ``discarded`` event records
+        who did it. A discarded job can still be retried like any cancelled one.
+        """
+        now = now or utcnow()
+        with self.write() as conn:
+            row = _current_row(conn, job_id)
+            changed = conn.execute(
+                update(jobs)
+                .where(jobs.c.id == job_id, jobs.c.status == JobStatus.FAILED)
+                .values(status=JobStatus.CANCELLED, updated_at=now)
+            ).rowcount
+            if not changed:
+                raise JobStateError(
+                    f"job {job_id} is {row.status}; only failed jobs can be discarded"
+                )
+            _record_action(conn, row, EventKind.DISCARDED, now, source, message=row.error)
+            return _read_job(conn, job_id)
 
     def failed_job_ids(self, job_name: str | None = None) -> list[str]:
         stmt = select(jobs.c.id).where(jobs.c.status == JobStatus.FAILED)
@@ -142,6 +141,29 @@ class AdminOps(StoreBase):
             total += len(ids)
 
 
+def _current_row(conn: Connection, job_id: str) -> Row[Any]:
+    row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
+    if row is None:
+        raise JobNotFound(job_id)
+    return row
+
+
+def _read_job(conn: Connection, job_id: str) -> JobMetadata:
+    return metadata_from_row(conn.execute(select(jobs).where(jobs.c.id == job_id)).one())
+
+
+def _record_action(
+    conn: Connection,
+    row: Row[Any],
+    kind: EventKind,
+    now: datetime,
+    source: str,
+    message: str | None = None,
+) -> None:
+    event = {"job_id": row.id, "kind": kind, "at": now, "attempt": row.attempts, "source": source}
+    record_events(conn, [{**event, "message": message}])
+
+
 def _fresh_values(now: datetime) -> dict[str, Any]:
     """A retried job's row: pending now, with nothing left of its last attempt."""
     return {
@@ -157,6 +179,7 @@ def _fresh_values(now: datetime) -> dict[str, Any]:
         "locked_by": None,
         "locked_until": None,
         "cancel_requested": False,
+        "cancelled_by": None,
         "updated_at": now,
     }
 

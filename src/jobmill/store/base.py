@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Row, insert
+from sqlalchemy import Connection, Engine, Row, insert, text
 
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
@@ -35,6 +35,11 @@ class StoreBase:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn:
             yield conn.execution_options(**{READ_ONLY: True})
+
+    def ping(self) -> None:
+        """Raise if the database does not answer."""
+        with self.read() as conn:
+            conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
         self.engine.dispose()

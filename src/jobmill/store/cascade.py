@@ -1,5 +1,9 @@
 """Dependents of a job that failed or was cancelled end cancelled, transitively;
-a manual retry of that job brings them back."""
+a manual retry of that job brings them back.
+
+Each job cancelled this way records the dependency that took it down in
+``jobs.cancelled_by``: a retry of that dependency finds its dependents by it.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,12 @@ from datetime import datetime
 
 from sqlalchemy import Connection, exists, select, update
 
+from jobmill.events import EventKind
 from jobmill.states import JobStatus
 from jobmill.store.base import record_events
 from jobmill.store.schema import job_dependencies, jobs
 
 _DEAD = (JobStatus.FAILED, JobStatus.CANCELLED)
-
-
-def _reason(parent: str, status: str) -> str:
-    return f"dependency {parent} ended {status}"
 
 
 def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> list[str]:
@@ -27,7 +28,7 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
         parent_status = connection.execute(
             select(jobs.c.status).where(jobs.c.id == parent)
         ).scalar_one()
-        reason = _reason(parent, parent_status)
+        reason = f"dependency {parent} ended {parent_status}"
         children = connection.execute(
             select(jobs.c.id, jobs.c.attempts)
             .join(job_dependencies, job_dependencies.c.job_id == jobs.c.id)
@@ -40,10 +41,16 @@ def cancel_dependents(connection: Connection, job_id: str, now: datetime) -> lis
             done = connection.execute(
                 update(jobs)
                 .where(jobs.c.id == child_id, jobs.c.status == JobStatus.PENDING)
-                .values(status=JobStatus.CANCELLED, error=reason, completed_at=now, updated_at=now)
+                .values(
+                    status=JobStatus.CANCELLED,
+                    error=reason,
+                    cancelled_by=parent,
+                    completed_at=now,
+                    updated_at=now,
+                )
             ).rowcount
             if done:
-                _record(connection, child_id, attempts, "cancelled", now, reason, parent)
+                _record(connection, child_id, attempts, EventKind.CANCELLED, now, reason, parent)
                 cancelled.append(child_id)
                 frontier.append(child_id)
     return cancelled
@@ -63,7 +70,7 @@ def revive_dependents(connection: Connection, job_id: str, now: datetime) -> lis
             .where(
                 job_dependencies.c.depends_on_id == parent,
                 jobs.c.status == JobStatus.CANCELLED,
-                jobs.c.error.like(_reason(parent, "%")),
+                jobs.c.cancelled_by == parent,
             )
         ).all()
         for child_id, attempts in children:
@@ -75,11 +82,17 @@ def revive_dependents(connection: Connection, job_id: str, now: datetime) -> lis
             done = connection.execute(
                 update(jobs)
                 .where(jobs.c.id == child_id, jobs.c.status == JobStatus.CANCELLED, ~other_dead)
-                .values(status=JobStatus.PENDING, error=None, completed_at=None, updated_at=now)
+                .values(
+                    status=JobStatus.PENDING,
+                    error=None,
+                    cancelled_by=None,
+                    completed_at=None,
+                    updated_at=now,
+                )
             ).rowcount
             if done:
                 message = f"dependency {parent} was retried"
-                _record(connection, child_id, attempts, "retried", now, message, parent)
+                _record(connection, child_id, attempts, EventKind.RETRIED, now, message, parent)
                 revived.append(child_id)
                 frontier.append(child_id)
     return revived
@@ -89,7 +102,7 @@ def _record(
     connection: Connection,
     job_id: str,
     attempt: int,
-    kind: str,
+    kind: EventKind,
     now: datetime,
     message: str,
     parent: str,

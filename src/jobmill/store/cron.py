@@ -28,6 +28,7 @@ from sqlalchemy import (
 
 from jobmill.clock import utcnow
 from jobmill.errors import CronError, JobmillError
+from jobmill.events import EventKind
 from jobmill.store.base import record_events
 from jobmill.store.enqueue import EnqueueOps, NewJob
 from jobmill.store.schema import cron_jobs, jobs
@@ -249,7 +250,9 @@ class CronOps(EnqueueOps):
                 .values(**values)
             ).rowcount
             if won and firing.new_jobs:
-                self._enqueue_noted(conn, firing.new_jobs, "cron", firing.source, firing.note, now)
+                self._enqueue_noted(
+                    conn, firing.new_jobs, EventKind.CRON, firing.source, firing.note, now
+                )
         if won:
             self.wake_listeners({job.queue for job in firing.new_jobs})
         return bool(won)
@@ -261,7 +264,7 @@ class CronOps(EnqueueOps):
         now = now or utcnow()
         with self.write() as conn:
             self._read_entry(conn, cron_job_id)
-            self._enqueue_noted(conn, [new_job], "cron_run", source, note, now)
+            self._enqueue_noted(conn, [new_job], EventKind.CRON_RUN, source, note, now)
             conn.execute(
                 update(cron_jobs)
                 .where(cron_jobs.c.id == cron_job_id)
@@ -358,7 +361,7 @@ class CronOps(EnqueueOps):
         self,
         conn: Connection,
         new_jobs: Sequence[NewJob],
-        kind: str,
+        kind: EventKind,
         source: str,
         note: str,
         now: datetime,

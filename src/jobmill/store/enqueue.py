@@ -1,19 +1,23 @@
-"""Storing new jobs: bulk inserts, unique keys, dependencies, wake-ups."""
+"""Storing new jobs: bulk inserts, unique keys, dependencies, wake-ups; and the
+two rows that start elsewhere than pending (``start_job``, ``skip_job``)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, and_, insert, select, text
 
 from jobmill.clock import utcnow
-from jobmill.states import JobStatus
-from jobmill.store.base import StoreBase
+from jobmill.records import JobMetadata
+from jobmill.states import ACTIVE_STATES, JobStatus
+from jobmill.store.base import StoreBase, metadata_from_row
 from jobmill.store.cascade import cancel_dependents
 from jobmill.store.schema import ACTIVE, job_dependencies, jobs
+
+_INSERT_RETURNING = insert(jobs).returning(*jobs.c)
 
 
 @dataclass(frozen=True)
@@ -31,16 +35,15 @@ class NewJob:
     unique_key: str | None = None
     depends_on: tuple[str, ...] = ()
     cron_job_id: int | None = None
-    status: JobStatus = JobStatus.PENDING
     enqueued_at: datetime | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def row(self, now: datetime) -> dict[str, Any]:
+        """The pending row to insert."""
         return {
             "id": self.id,
             "job_name": self.job_name,
             "queue": self.queue,
-            "status": self.status.value,
+            "status": JobStatus.PENDING.value,
             "priority": self.priority,
             "params": self.params,
             "max_attempts": self.max_attempts,
@@ -50,7 +53,6 @@ class NewJob:
             "enqueued_at": self.enqueued_at or now,
             "updated_at": now,
             "cron_job_id": self.cron_job_id,
-            **self.extra,
         }
 
 
@@ -93,13 +95,49 @@ class EnqueueOps(StoreBase):
                 self._cancel_if_dependencies_dead(
                     conn, {link["depends_on_id"] for link in links}, now
                 )
-            # Only pending jobs are work for a worker (``now`` stores its job running).
-            woken = {job.queue for job in new_jobs if job.status is JobStatus.PENDING}
+            woken = {job.queue for job in new_jobs}
             if woken:
                 self.dialect.notify(conn, woken)
         if connection is None:
             self.wake_listeners(woken)
         return ids
+
+    def start_job(
+        self, new_job: NewJob, worker_id: str, lock_timeout: float, now: datetime | None = None
+    ) -> JobMetadata:
+        """Store ``new_job`` already running, claimed by ``worker_id`` for its only
+        attempt (``now()``: it runs exactly once, in its caller); returns the row.
+
+        Nothing is woken: a running job is no worker's work.
+        """
+        now = now or utcnow()
+        row = {
+            **new_job.row(now),
+            "status": JobStatus.RUNNING.value,
+            "max_attempts": 1,
+            "unique_key": None,
+            "attempts": 1,
+            "run_at": now,
+            "enqueued_at": now,
+            "started_at": now,
+            "locked_by": worker_id,
+            "locked_until": now + timedelta(seconds=lock_timeout),
+        }
+        with self.write() as conn:
+            return metadata_from_row(conn.execute(_INSERT_RETURNING, row).one())
+
+    def skip_job(self, new_job: NewJob, reason: str, now: datetime | None = None) -> JobMetadata:
+        """Store ``new_job`` cancelled with ``reason``, never to run (a batch that
+        stopped on an error); returns the row."""
+        now = now or utcnow()
+        row = {
+            **new_job.row(now),
+            "status": JobStatus.CANCELLED.value,
+            "completed_at": now,
+            "error": reason,
+        }
+        with self.write() as conn:
+            return metadata_from_row(conn.execute(_INSERT_RETURNING, row).one())
 
     def wake_listeners(self, queues: set[str]) -> None:
         """Tell this process's workers that jobs in ``queues`` were committed."""
@@ -122,7 +160,7 @@ class EnqueueOps(StoreBase):
                     and_(
                         jobs.c.job_name == job.job_name,
                         jobs.c.unique_key == job.unique_key,
-                        jobs.c.status.in_([JobStatus.PENDING, JobStatus.RUNNING]),
+                        jobs.c.status.in_(sorted(ACTIVE_STATES)),
                     )
                 )
             ).scalar()

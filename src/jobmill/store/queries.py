@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Select, func, select
 
+from jobmill.clock import utcnow
 from jobmill.errors import AmbiguousJobId, JobNotFound
 from jobmill.ids import prefix_upper_bound
 from jobmill.records import JobEvent, JobMetadata
@@ -112,6 +114,20 @@ class QueryOps(StoreBase):
         )
         with self.read() as conn:
             return {row.id: row.result for row in conn.execute(stmt)}
+
+    def list_scheduled_jobs(
+        self, limit: int = 50, offset: int = 0, now: datetime | None = None
+    ) -> list[JobMetadata]:
+        """Pending jobs whose ``run_at`` is in the future, soonest first."""
+        stmt = (
+            select(jobs)
+            .where(jobs.c.status == JobStatus.PENDING, jobs.c.run_at > (now or utcnow()))
+            .order_by(jobs.c.run_at, jobs.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        with self.read() as conn:
+            return [metadata_from_row(row) for row in conn.execute(stmt)]
 
     def jobs_by_ids(self, ids: Sequence[str]) -> list[JobMetadata]:
         with self.read() as conn:

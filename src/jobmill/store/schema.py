@@ -87,6 +87,8 @@ jobs = Table(
     Column("locked_by", String(255)),
     Column("locked_until", UTCDateTime),
     Column("cancel_requested", Boolean, nullable=False, server_default=text("false")),
+    # The dependency whose failure or cancellation cancelled this job, if one did.
+    Column("cancelled_by", String(36)),
     Column("cron_job_id", Integer),
     Column("updated_at", UTCDateTime, nullable=False),
     # Claims read only pending rows: a partial index keeps them fast however

@@ -34,6 +34,15 @@ class DurationStats:
     max: float
 
 
+@dataclass(frozen=True)
+class ThroughputBucket:
+    """Jobs that ended in ``[start, start + step)``."""
+
+    start: datetime
+    completed: int = 0
+    failed: int = 0
+
+
 class StatsOps(StoreBase):
     def count_jobs_by_queue_and_status(self) -> dict[tuple[str, JobStatus], int]:
         """How many jobs each (queue, status) pair holds."""
@@ -114,6 +123,36 @@ class StatsOps(StoreBase):
         return [
             DurationStats(name, int(count), *(round(max(0.0, float(v)), 3) for v in values))
             for name, count, *values in rows
+        ]
+
+    def throughput(
+        self, step: timedelta, buckets: int, now: datetime | None = None
+    ) -> list[ThroughputBucket]:
+        """Completed and failed jobs per ``step`` over the last ``buckets`` steps, oldest first.
+
+        One statement of a count per interval and status: each is a range scan
+        of the (status, completed_at) index, so every row is read once and no
+        per-row bucketing (nor any dialect's date arithmetic) is needed.
+        """
+        end = now or utcnow()
+        starts = [end - step * (buckets - index) for index in range(buckets)]
+        ended = (JobStatus.COMPLETED, JobStatus.FAILED)
+        counts = [
+            select(func.count())
+            .where(
+                jobs.c.status == status,
+                jobs.c.completed_at >= start,
+                jobs.c.completed_at < start + step,
+            )
+            .scalar_subquery()
+            for start in starts
+            for status in ended
+        ]
+        with self.read() as conn:
+            row = conn.execute(select(*counts)).one()
+        return [
+            ThroughputBucket(start, completed=int(row[2 * index]), failed=int(row[2 * index + 1]))
+            for index, start in enumerate(starts)
         ]
 
 

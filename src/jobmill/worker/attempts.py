@@ -10,8 +10,8 @@ from typing import Any
 
 from jobmill.context import AttemptContext
 from jobmill.job import Job
+from jobmill.outcomes import Lock
 from jobmill.records import JobMetadata
-from jobmill.store import Lock
 
 
 @dataclass(eq=False)

@@ -8,9 +8,10 @@ import time
 from datetime import datetime
 
 from jobmill.context import AttemptContext
+from jobmill.outcomes import Lock, Outcome
 from jobmill.records import JobMetadata
 from jobmill.runner import Runner
-from jobmill.store import Lock, Outcome, Store
+from jobmill.store import Store
 from jobmill.worker.attempts import Attempts
 from jobmill.worker.errors import ErrorStreak, is_transient
 

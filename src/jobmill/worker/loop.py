@@ -16,8 +16,9 @@ from functools import partial
 from typing import Any
 
 from jobmill.job import Job
+from jobmill.outcomes import Lock
 from jobmill.records import JobMetadata
-from jobmill.store import Lock, Store
+from jobmill.store import Store
 from jobmill.worker.attempts import Attempts, RunningAttempt
 from jobmill.worker.errors import ErrorStreak
 from jobmill.worker.execution import WorkerRunner

@@ -1,0 +1,243 @@
+"""Writing about running jobs under their lock: progress, heartbeats, outcomes,
+rescue of expired locks, release at shutdown.
+
+Every write names the lock it expects: status running, ``locked_by`` the
+worker, ``attempts`` the attempt. A worker presumed dead that comes back finds
+its row changed, its write matches nothing, and its late result is discarded.
+The store decides nothing here: ``jobmill.outcomes`` says how an attempt ends,
+and ``apply_outcome`` writes exactly that.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from functools import cache
+from typing import Any
+
+from sqlalchemy import Connection, Row, Update, bindparam, select, update
+
+from jobmill import outcomes
+from jobmill.clock import utcnow
+from jobmill.events import EventKind
+from jobmill.outcomes import Lock, Outcome, ProgressUpdate, Requirement
+from jobmill.records import JobMetadata
+from jobmill.states import JobStatus
+from jobmill.store.base import StoreBase, metadata_from_row, record_events
+from jobmill.store.cascade import cancel_dependents
+from jobmill.store.schema import jobs
+
+_EXTEND_LOCKS = (
+    update(jobs)
+    .where(
+        jobs.c.id.in_(bindparam("job_ids", expanding=True)),
+        jobs.c.status == JobStatus.RUNNING,
+        jobs.c.locked_by == bindparam("worker_id"),
+    )
+    .values(locked_until=bindparam("locked_until", type_=jobs.c.locked_until.type))
+    .returning(jobs.c.id, jobs.c.cancel_requested)
+)
+
+_REQUIREMENTS = {
+    Requirement.LOCK_EXPIRED: jobs.c.locked_until
+    < bindparam("now", type_=jobs.c.locked_until.type),
+    Requirement.CANCEL_REQUESTED: jobs.c.cancel_requested.is_(True),
+}
+
+
+@cache
+def guarded_update(
+    columns: tuple[str, ...], requires: Requirement | None = None, returning: bool = False
+) -> Update:
+    """UPDATE of ``columns`` (as ``:new_<column>``) fenced by a lock's ``:lock_*``
+    parameters and ``requires``; with ``returning``, it returns the updated row."""
+    stmt = (
+        update(jobs)
+        .where(
+            jobs.c.id == bindparam("lock_job_id"),
+            jobs.c.status == JobStatus.RUNNING,
+            jobs.c.locked_by == bindparam("lock_worker_id"),
+            jobs.c.attempts == bindparam("lock_attempt"),
+        )
+        .values({column: bindparam(f"new_{column}") for column in columns})
+    )
+    if requires is not None:
+        stmt = stmt.where(_REQUIREMENTS[requires])
+    return stmt.returning(*jobs.c) if returning else stmt
+
+
+def fenced_params(lock: Lock, values: dict[str, Any]) -> dict[str, Any]:
+    """The parameters of ``guarded_update`` for ``lock`` and the new ``values``."""
+    return {
+        "lock_job_id": lock.job_id,
+        "lock_worker_id": lock.worker_id,
+        "lock_attempt": lock.attempt,
+        **{f"new_{column}": value for column, value in values.items()},
+    }
+
+
+def apply_outcome(conn: Connection, lock: Lock, outcome: Outcome, now: datetime) -> Row[Any] | None:
+    """Write ``outcome`` under ``lock`` on ``conn``: the row, its events, the
+    dependents a dead job takes down. The updated row, or None (nothing
+    written) if fenced out."""
+    values = _outcome_values(lock, outcome, now)
+    stmt = guarded_update(tuple(sorted(values)), outcome.requires, returning=True)
+    params = fenced_params(lock, values)
+    if outcome.requires is Requirement.LOCK_EXPIRED:
+        params["now"] = now
+    row = conn.execute(stmt, params).first()
+    if row is None:
+        return None
+    record_events(conn, _progress_events(lock, outcome.progress) + _trail(lock, row, outcome, now))
+    if outcome.status in (JobStatus.FAILED, JobStatus.CANCELLED):
+        cancel_dependents(conn, lock.job_id, now)
+    return row
+
+
+class RecordOps(StoreBase):
+    def record_outcomes(
+        self, ended: Sequence[tuple[Lock, Outcome]], now: datetime | None = None
+    ) -> list[JobMetadata | None]:
+        """Apply each (lock, outcome) in one transaction, each fenced by its own
+        lock; for each, the job as it now stands or None if fenced out.
+
+        A value the database refuses rolls back the whole transaction: retry
+        the outcomes one by one to find it.
+        """
+        now = now or utcnow()
+        with self.write() as conn:
+            rows = [apply_outcome(conn, lock, outcome, now) for lock, outcome in ended]
+        return [metadata_from_row(row) if row is not None else None for row in rows]
+
+    def record_outcome(
+        self, lock: Lock, outcome: Outcome, now: datetime | None = None
+    ) -> JobMetadata | None:
+        """Apply one outcome (see ``record_outcomes``)."""
+        [final] = self.record_outcomes([(lock, outcome)], now)
+        return final
+
+    def record_progress(self, lock: Lock, updates: Sequence[ProgressUpdate]) -> bool:
+        """Persist progress updates (latest on the row, all as events); False if fenced out."""
+        if not updates:
+            return True
+        last = updates[-1]
+        values = {"progress": last.percent, "progress_message": last.message, "updated_at": last.at}
+        with self.write() as conn:
+            stmt = guarded_update(tuple(sorted(values)))
+            changed = conn.execute(stmt, fenced_params(lock, values)).rowcount
+            if changed:
+                record_events(conn, _progress_events(lock, updates))
+        return bool(changed)
+
+    def heartbeat(
+        self,
+        worker_id: str,
+        job_ids: Sequence[str],
+        lock_timeout: float,
+        now: datetime | None = None,
+    ) -> dict[str, bool]:
+        """Extend the locks this worker holds; returns {job_id: cancel_requested}.
+
+        Jobs missing from the answer are no longer this worker's.
+        """
+        if not job_ids:
+            return {}
+        now = now or utcnow()
+        params = {
+            "job_ids": list(job_ids),
+            "worker_id": worker_id,
+            "locked_until": now + timedelta(seconds=lock_timeout),
+        }
+        with self.write() as conn:
+            rows = conn.execute(_EXTEND_LOCKS, params).all()
+        return {row.id: bool(row.cancel_requested) for row in rows}
+
+    def has_expired_locks(self, now: datetime | None = None) -> bool:
+        """A cheap read to decide whether ``rescue_expired`` (a write) is worth running."""
+        stmt = select(jobs.c.id).where(
+            jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < (now or utcnow())
+        )
+        with self.read() as conn:
+            return conn.execute(stmt.limit(1)).first() is not None
+
+    def rescue_expired(self, now: datetime | None = None, limit: int = 100) -> list[str]:
+        """End the attempts of running jobs whose lock expired (``outcomes.lock_expired``)."""
+        now = now or utcnow()
+        with self.write() as conn:
+            rows = conn.execute(
+                select(jobs)
+                .where(jobs.c.status == JobStatus.RUNNING, jobs.c.locked_until < now)
+                .limit(limit)
+            ).all()
+            records = [metadata_from_row(row) for row in rows]
+            return [
+                record.id
+                for record in records
+                if apply_outcome(conn, Lock.of(record), outcomes.lock_expired(record, now), now)
+            ]
+
+    def release(self, lock: Lock, now: datetime | None = None) -> bool:
+        """Give a running job back to pending without using up an attempt (shutdown).
+
+        A job whose cancellation was requested ends cancelled instead: run
+        again, it would only be cancelled at its next heartbeat.
+        """
+        now = now or utcnow()
+        with self.write() as conn:
+            row = apply_outcome(conn, lock, outcomes.cancelled_at_shutdown(), now)
+            if row is None:
+                row = apply_outcome(conn, lock, outcomes.released_at_shutdown(now), now)
+        return row is not None
+
+
+def _outcome_values(lock: Lock, outcome: Outcome, now: datetime) -> dict[str, Any]:
+    values: dict[str, Any] = {"status": outcome.status, "updated_at": now, "locked_until": None}
+    if outcome.gives_back_attempt:
+        values.update(
+            attempts=lock.attempt - 1,
+            locked_by=None,
+            started_at=None,
+            run_at=outcome.retry_at or now,
+        )
+        return values
+    if outcome.progress:
+        values["progress"] = outcome.progress[-1].percent
+        values["progress_message"] = outcome.progress[-1].message
+    if outcome.status is JobStatus.COMPLETED:
+        values.update(result=outcome.result, completed_at=now, progress=100, error=None)
+    elif outcome.status is JobStatus.PENDING:
+        values.update(
+            run_at=outcome.retry_at or now,
+            locked_by=None,
+            error=outcome.error,
+            error_traceback=outcome.traceback,
+        )
+    else:
+        values.update(completed_at=now, error=outcome.error, error_traceback=outcome.traceback)
+    return values
+
+
+def _progress_events(lock: Lock, updates: Sequence[ProgressUpdate]) -> list[dict[str, Any]]:
+    return [
+        {
+            "job_id": lock.job_id,
+            "kind": EventKind.PROGRESS,
+            "at": update.at,
+            "attempt": lock.attempt,
+            "worker_id": lock.worker_id,
+            "progress": update.percent,
+            "message": update.message,
+        }
+        for update in updates
+    ]
+
+
+def _trail(lock: Lock, row: Row[Any], outcome: Outcome, now: datetime) -> list[dict[str, Any]]:
+    common = {"job_id": lock.job_id, "attempt": lock.attempt, "worker_id": lock.worker_id}
+    ended = {"at": now, "error": outcome.error, "traceback": outcome.traceback}
+    return [
+        {**common, "kind": kind, "at": row.started_at or now}
+        if kind is EventKind.STARTED
+        else {**common, "kind": kind, **ended, "message": outcome.note}
+        for kind in outcome.trail
+    ]

@@ -1,0 +1,129 @@
+"""``jobmill.outcomes``: the values the store applies and each way an attempt ends (pure)."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from jobmill import outcomes
+from jobmill.errors import UnknownJob
+from jobmill.events import EventKind
+from jobmill.outcomes import Lock, Outcome, ProgressUpdate, Requirement
+from jobmill.records import JobMetadata
+from jobmill.states import JobStatus
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def running(**fields: object) -> JobMetadata:
+    values: dict[str, object] = {
+        "id": "j1",
+        "job_name": "J",
+        "queue": "default",
+        "status": JobStatus.RUNNING,
+        "priority": 0,
+        "attempts": 1,
+        "max_attempts": 3,
+        "enqueued_at": NOW,
+        "run_at": NOW,
+        "worker_id": "w1",
+    }
+    values.update(fields)
+    return JobMetadata.model_validate(values)
+
+
+@pytest.mark.parametrize(
+    "value", [Lock("j", "w", 1), ProgressUpdate(1, None, NOW), Outcome(JobStatus.COMPLETED)]
+)
+def test_values_are_frozen_and_slotted(value: object) -> None:
+    assert not hasattr(value, "__dict__")
+    field = dataclasses.fields(value)[0].name  # type: ignore[arg-type]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(value, field, None)
+
+
+def test_lock_of_a_running_record_is_its_worker_and_attempt() -> None:
+    assert Lock.of(running(attempts=4)) == Lock("j1", "w1", 4)
+
+
+@pytest.mark.parametrize(
+    ("status", "trail"),
+    [
+        (JobStatus.COMPLETED, ()),
+        (JobStatus.PENDING, (EventKind.STARTED, EventKind.ATTEMPT_FAILED)),
+        (JobStatus.FAILED, (EventKind.STARTED, EventKind.FAILED)),
+        (JobStatus.CANCELLED, (EventKind.STARTED, EventKind.CANCELLED)),
+    ],
+)
+def test_an_outcome_that_names_no_trail_gets_its_status_trail(
+    status: JobStatus, trail: tuple[EventKind, ...]
+) -> None:
+    assert Outcome(status).trail == trail
+
+
+def test_named_endings() -> None:
+    update = ProgressUpdate(50, "half", NOW)
+    assert outcomes.completed({"n": 1}, [update]) == Outcome(
+        JobStatus.COMPLETED, result={"n": 1}, progress=(update,)
+    )
+    assert outcomes.cancelled_on_request().status is JobStatus.CANCELLED
+    assert outcomes.abandoned_at_start().error == outcomes.ABANDONED_AT_START
+    refused = outcomes.refused_by_database(ValueError("x" * 5000))
+    assert refused.status is JobStatus.FAILED and len(refused.error or "") == 2000
+    assert (refused.error or "").startswith("its outcome could not be stored: ValueError: x")
+    unknown = outcomes.unknown_job(UnknownJob("Gone"))
+    assert (unknown.status, unknown.trail) == (
+        JobStatus.FAILED,
+        (EventKind.STARTED, EventKind.FAILED),
+    )
+
+
+def test_shutdown_endings() -> None:
+    cancelled = outcomes.cancelled_at_shutdown()
+    assert (cancelled.status, cancelled.trail, cancelled.requires) == (
+        JobStatus.CANCELLED,
+        (EventKind.CANCELLED,),
+        Requirement.CANCEL_REQUESTED,
+    )
+    released = outcomes.released_at_shutdown(NOW)
+    assert (released.status, released.retry_at, released.gives_back_attempt) == (
+        JobStatus.PENDING,
+        NOW,
+        True,
+    )
+    assert released.trail == (EventKind.RELEASED,) and released.error is None
+
+
+@pytest.mark.parametrize(
+    ("record", "status", "trail_end"),
+    [
+        (running(), JobStatus.PENDING, ()),
+        (running(attempts=3), JobStatus.FAILED, (EventKind.FAILED,)),
+        (running(cancel_requested=True), JobStatus.CANCELLED, (EventKind.CANCELLED,)),
+    ],
+)
+def test_lock_expired(
+    record: JobMetadata, status: JobStatus, trail_end: tuple[EventKind, ...]
+) -> None:
+    outcome = outcomes.lock_expired(record, NOW)
+    assert outcome.status is status
+    assert outcome.trail == (EventKind.STARTED, EventKind.LOCK_EXPIRED, *trail_end)
+    assert outcome.requires is Requirement.LOCK_EXPIRED
+    assert (outcome.error or "").startswith("lock expired: worker w1 stopped heartbeating")
+    assert outcome.retry_at == (NOW if status is JobStatus.PENDING else None)
+
+
+def test_after_error_without_a_job_class_fails_at_once() -> None:
+    outcome = outcomes.after_error(None, RuntimeError("x"), 1, 3, NOW)
+    assert (outcome.status, outcome.error) == (JobStatus.FAILED, "RuntimeError: x")
+    assert "RuntimeError: x" in (outcome.traceback or "")
+
+
+@pytest.mark.parametrize("attempt", [1, 2, 5, 12, 1000])
+def test_default_backoff_doubles_up_to_its_cap_with_jitter(attempt: int) -> None:
+    expected = min(outcomes.BACKOFF_CAP, outcomes.BACKOFF_BASE * 2 ** (attempt - 1))
+    for _ in range(20):
+        assert expected * 0.75 <= outcomes.default_backoff(attempt) <= expected * 1.25
+    assert timedelta(seconds=outcomes.default_backoff(attempt)) < timedelta(hours=2)
