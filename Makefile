@@ -3,17 +3,22 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EXTRAS := postgres,libsql,examples,docs,dev
+# The exact releases the suite was run against (make lock re-resolves them);
+# pyproject.toml keeps the package's own requirements as ranges.
+LOCK := requirements/lock.txt
+PIP_LOCKED := $(BIN)/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
 
 .DEFAULT_GOAL := help
-.PHONY: help demo test test-fast lint format bench clean
+.PHONY: help venv demo test test-fast lint format docs docs-serve package lock latest bench clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e ".[postgres,libsql,examples,dev]"
+	$(BIN)/pip install --quiet --upgrade --constraint $(LOCK) pip
+	$(PIP_LOCKED) -e ".[$(EXTRAS)]"
 	touch $(STAMP)
 
 venv: $(STAMP)
@@ -29,16 +34,33 @@ test-fast: $(STAMP) ## Run the tests, skipping the slow process tests
 	$(BIN)/pytest -m "not slow"
 
 lint: $(STAMP) ## ruff and mypy
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples scripts
+	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/mypy
 
 format: $(STAMP) ## Format the code
-	$(BIN)/ruff check --fix src tests bench examples
-	$(BIN)/ruff format src tests bench examples
+	$(BIN)/ruff check --fix src tests bench examples scripts
+	$(BIN)/ruff format src tests bench examples scripts
+
+docs: $(STAMP) ## Build the documentation site into site/ (warnings are errors)
+	$(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP) ## Serve the documentation on 127.0.0.1:8001, rebuilt on change
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+
+package: $(STAMP) ## Build the wheel and sdist, install each in a fresh virtualenv, smoke-test
+	$(BIN)/python scripts/check_package.py
+
+lock: $(STAMP) ## Re-resolve requirements/lock.txt to the newest releases the ranges allow
+	$(PIP_LOCKED) uv
+	$(BIN)/uv pip compile --quiet --upgrade --all-extras --python $(BIN)/python \
+		--custom-compile-command "make lock" -o $(LOCK) pyproject.toml requirements/tools.in
+
+latest: ## Run the suite against the newest releases and report (never fails)
+	$(PYTHON) scripts/try_latest.py
 
 bench: $(STAMP) ## Run the benchmarks (SQLite, and PostgreSQL when reachable)
 	$(BIN)/python -m bench
 
-clean: ## Remove the virtualenv and local databases
-	rm -rf $(VENV) jobmill.db jobmill.db-wal jobmill.db-shm
+clean: ## Remove the virtualenvs, built files and local databases
+	rm -rf $(VENV) .venv-latest site dist jobmill.db jobmill.db-wal jobmill.db-shm
