@@ -12,9 +12,9 @@ job_id = SendEmailJob.later(to="a@example.com", subject="Hi")
 from __future__ import annotations
 
 from jobmill import cron
-from jobmill.api import cancel, chain, get, history, retry
+from jobmill.commands import cancel, discard, get, history, prune, retry, retry_failed
 from jobmill.cron import CronJob, CronJobNotFound, MisfirePolicy
-from jobmill.dispatch import Dispatch, JobStep
+from jobmill.dispatch import Dispatch, JobStep, chain
 from jobmill.errors import (
     AmbiguousJobId,
     ConfigurationError,
@@ -70,8 +70,11 @@ __all__ = [
     "configure",
     "create_job",
     "cron",
+    "discard",
     "get",
     "history",
     "job",
+    "prune",
     "retry",
+    "retry_failed",
 ]

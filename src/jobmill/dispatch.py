@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from jobmill import outcomes
+from jobmill.actors import caller_worker_id
 from jobmill.clock import as_seconds, as_utc, utcnow
 from jobmill.context import AttemptContext
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
-from jobmill.keeper import LockKeeper, caller_worker_id
+from jobmill.keeper import LockKeeper
 from jobmill.outcomes import Lock
 from jobmill.progress import Listener
 from jobmill.records import JobMetadata, JobResult
@@ -311,6 +312,23 @@ class Dispatch(Generic[P, R]):
         if record is None:
             raise _not_claimable(store, current.id)
         return store, record
+
+
+def chain(*steps: JobStep) -> list[str]:
+    """Enqueue steps in one transaction, each depending on the previous; returns ids.
+
+    ``jobmill.chain(Fetch.step(url=u), Parse.step(), Store.step())``
+    """
+    if not steps:
+        raise ValueError("chain needs at least one step")
+    new_jobs: list[NewJob] = []
+    previous: Sequence[str] = ()
+    for step in steps:
+        built = step.dispatch.set(depends_on=previous).build(step.params, step.kwargs)
+        new_jobs.append(built)
+        previous = [built.id]
+    connection = steps[0].dispatch.options.connection
+    return get_store().enqueue(new_jobs, connection=connection)
 
 
 class _Start:

@@ -5,8 +5,6 @@ cancellation requests (``jobmill.cancel``) on to those jobs."""
 from __future__ import annotations
 
 import logging
-import os
-import socket
 import threading
 import weakref
 from collections.abc import Callable
@@ -27,10 +25,6 @@ MAX_INTERVAL = 5.0
 def heartbeat_interval(lock_timeout: float) -> float:
     """Seconds between two extensions of a running job's lock."""
     return min(MAX_INTERVAL, lock_timeout * FRACTION_OF_LOCK_TIMEOUT)
-
-
-def caller_worker_id(kind: str) -> str:
-    return f"{kind}:{socket.gethostname()}:{os.getpid()}"
 
 
 class LockKeeper:

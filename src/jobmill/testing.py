@@ -11,9 +11,9 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from jobmill import outcomes, registry
+from jobmill.actors import caller_worker_id
 from jobmill.dispatch import inline_mode
 from jobmill.errors import UnknownJob
-from jobmill.keeper import caller_worker_id
 from jobmill.outcomes import Lock
 from jobmill.runner import Runner
 from jobmill.runtime import get_settings, get_store

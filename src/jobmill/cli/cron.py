@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from jobmill import cron
-from jobmill.api import operator_source
+from jobmill.actors import operator_source
 from jobmill.cli.app import app
 from jobmill.cli.errors import USAGE, CommandError, describe
 from jobmill.cli.imports import ImportOption, load_job_modules

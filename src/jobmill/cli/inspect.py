@@ -11,7 +11,7 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from jobmill import registry
+from jobmill import commands, registry
 from jobmill.cli.app import app
 from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.output import make_console, make_table, print_json, styled_status
@@ -99,7 +99,7 @@ def _print_durations(console: Console, durations: Sequence[DurationStats]) -> No
 def workers(as_json: JsonOption = False) -> None:
     """Registered workers, live or stale (silent longer than the lock timeout)."""
     now, stale_after = utcnow(), get_settings().lock_timeout
-    found = get_store().list_workers()
+    found = commands.list_workers()
     if as_json:
         print_json(
             [

@@ -1,8 +1,8 @@
 """Commands on jobs: ``list``, ``status``, ``run``, ``retry``, ``cancel``, ``prune``.
 
-Each is a thin view over the library: ``jobmill.get``/``history``/``retry``/
-``cancel`` and the store's listing and pruning. Operator actions carry their
-source (``cli:user@host``) into the job's history.
+Each is a thin view over ``jobmill.commands``, the layer the dashboard uses
+too. Operator actions carry their source (``cli:user@host``) into the job's
+history.
 """
 
 from __future__ import annotations
@@ -12,9 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-import jobmill
-from jobmill import registry
-from jobmill.api import operator_source
+from jobmill import commands, registry
+from jobmill.actors import operator_source
 from jobmill.cli.app import app
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import FAILURE, USAGE, CommandError
@@ -32,11 +31,10 @@ from jobmill.cli.running import (
 )
 from jobmill.cli.views import job_json, print_job, print_jobs_table
 from jobmill.clock import utcnow
-from jobmill.errors import JobStateError, UnknownJob
+from jobmill.errors import UnknownJob
 from jobmill.humanize import format_time
 from jobmill.job import Job
-from jobmill.runtime import get_store
-from jobmill.states import FINAL_STATES, JobStatus
+from jobmill.states import JobStatus
 from jobmill.store import JobFilter
 
 JOBS_PANEL = "Jobs"
@@ -58,7 +56,7 @@ def list_jobs(
 ) -> None:
     """List jobs, newest first."""
     filter_ = JobFilter(status=status, job_name=name, queue=queue)
-    records = get_store().list_jobs(filter_, limit=limit, offset=offset)
+    records = commands.list_jobs(filter_, limit=limit, offset=offset)
     if as_json:
         print_json([record.model_dump(mode="json") for record in records])
         return
@@ -77,10 +75,10 @@ def status(
     ] = False,
 ) -> None:
     """Show one job: params, result, error and traceback, progress, lock, events."""
-    record = jobmill.get(job_id)
-    events = jobmill.history(record.id)
-    store = get_store()
-    depends_on, dependents = store.dependency_ids(record.id), store.dependent_ids(record.id)
+    detail = commands.job_detail(job_id)
+    record, events = detail.job, detail.events
+    depends_on = [job.id for job in detail.dependencies]
+    dependents = [job.id for job in detail.dependents]
     if as_json:
         print_json(job_json(record, events, depends_on, dependents))
     else:
@@ -133,7 +131,7 @@ def retry(
         raise CommandError("--name goes with --all-failed", USAGE)
     console, source = make_console(), operator_source("cli")
     if job_id is not None:
-        record = jobmill.retry(job_id, source=source)
+        record = commands.retry(job_id, source=source)
         console.print(
             f"{record.job_name} {record.id} is pending again (retried by {source})", markup=False
         )
@@ -142,20 +140,13 @@ def retry(
 
 
 def _retry_all_failed(name: str | None, source: str) -> None:
-    console = make_console()
-    ids = get_store().failed_job_ids(name)
-    problems = []
-    for job_id in ids:
-        try:
-            jobmill.retry(job_id, source=source)
-        except JobStateError as exc:  # retried or discarded meanwhile
-            problems.append(str(exc))
+    done = commands.retry_failed(name, source=source)
     which = f" {name}" if name else ""
-    console.print(
-        f"Retried {len(ids) - len(problems)} failed{which} jobs (by {source})", markup=False
+    make_console().print(
+        f"Retried {len(done.retried)} failed{which} jobs (by {source})", markup=False
     )
-    if problems:
-        raise CommandError(f"{len(problems)} could not be retried:", FAILURE, problems)
+    if done.refused:  # retried, discarded or pruned meanwhile
+        raise CommandError(f"{len(done.refused)} could not be retried:", FAILURE, done.refused)
 
 
 @app.command(rich_help_panel=JOBS_PANEL)
@@ -164,7 +155,7 @@ def cancel(
 ) -> None:
     """Cancel a pending job, or ask a running one to stop."""
     source = operator_source("cli")
-    record = jobmill.cancel(job_id, source=source)
+    record = commands.cancel(job_id, source=source)
     if record.status == JobStatus.CANCELLED:
         message = "is cancelled"
     else:
@@ -178,7 +169,7 @@ def discard(
 ) -> None:
     """Take a failed job out of the failed set (it ends cancelled; retry brings it back)."""
     source = operator_source("cli")
-    record = get_store().discard_job(jobmill.get(job_id).id, source)
+    record = commands.discard(job_id, source=source)
     make_console().print(f"{record.job_name} {record.id} is discarded (by {source})", markup=False)
 
 
@@ -208,23 +199,19 @@ def prune(
         age = parse_duration(older_than)
     except ValueError as exc:
         raise CommandError(f"--older-than: {exc}", USAGE) from None
-    wanted = list(dict.fromkeys(statuses or sorted(FINAL_STATES)))
-    unfinished = [str(status) for status in wanted if status not in FINAL_STATES]
-    if unfinished:
-        raise CommandError(
-            f"--status {', '.join(unfinished)}: only finished jobs "
-            "(completed, failed, cancelled) can be pruned",
-            USAGE,
-        )
-    cutoff = utcnow() - age
+    try:
+        wanted = commands.prunable_statuses(statuses)
+    except ValueError as exc:
+        raise CommandError(f"--status {exc}", USAGE) from None
+    now, source = utcnow(), operator_source("cli")
     if dry_run:
-        _print_prunable(get_store().count_prunable_jobs(cutoff, wanted), cutoff)
+        _print_prunable(commands.count_prunable(age, wanted, now=now), now - age)
         return
-    deleted = get_store().prune_jobs(cutoff, wanted)
+    deleted = commands.prune(age, wanted, source=source, now=now)
     # Pruned jobs take their history with them: this line is the record of it.
     make_console().print(
         f"Pruned {deleted} jobs ({', '.join(wanted)}) finished before "
-        f"{format_time(cutoff)} UTC, by {operator_source('cli')}"
+        f"{format_time(now - age)} UTC, by {source}"
     )
 
 

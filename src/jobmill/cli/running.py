@@ -102,7 +102,7 @@ def _delay_seconds(delay: str | None) -> float | None:
 
 
 def _enqueue(job_class: type[Job[Any, Any]], job_id: str, as_json: bool) -> None:
-    from jobmill.api import get
+    from jobmill.commands import get
 
     record = get(job_id)
     if as_json:

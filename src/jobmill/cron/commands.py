@@ -13,7 +13,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from jobmill.api import operator_source
+from jobmill.actors import operator_source
 from jobmill.clock import utcnow
 from jobmill.cron.entries import CronDefinition
 from jobmill.cron.schedule import CronSchedule, MisfirePolicy

@@ -15,12 +15,12 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from jobmill import registry
+from jobmill.actors import caller_worker_id
 from jobmill.clock import utcnow
 from jobmill.cron.declare import declared_definitions
 from jobmill.cron.entries import CronDefinition
 from jobmill.cron.schedule import MISFIRE_GRACE, CronSchedule, DuePlan, plan_due
 from jobmill.errors import CronError, InvalidParams, UnknownJob
-from jobmill.keeper import caller_worker_id
 from jobmill.store import Store
 from jobmill.store.cron import CronFiring, CronJob, DueCronJob
 

@@ -1,6 +1,6 @@
 """Operator actions (POST): retry, cancel, discard, bulk retry. Each goes through
-the library's command layer, is recorded in the job's history with who did it
-and from where, and answers with a redirect back (post/redirect/get).
+``jobmill.commands`` (as the CLI does), is recorded in the job's history with
+who did it and from where, and answers with a redirect back (post/redirect/get).
 
 The CSRF middleware has already checked every request that reaches here.
 """
@@ -15,16 +15,14 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 
-import jobmill
-from jobmill.errors import JobNotFound, JobStateError
+from jobmill import commands
 from jobmill.records import JobMetadata
-from jobmill.runtime import get_store
 from jobmill.states import JobStatus
 
 BULK_LIMIT = 10_000
 
 
-def operator_source(request: Request) -> str:
+def request_source(request: Request) -> str:
     """``dashboard:alice@10.0.0.7``: the signed-in user (or ``anonymous``) and
     the client's address, for the job's history."""
     user = request.scope.get("state", {}).get("user") or "anonymous"
@@ -34,18 +32,18 @@ def operator_source(request: Request) -> str:
 
 async def retry_job(request: Request) -> Response:
     """A failed or cancelled job back to pending."""
-    return await _job_action(request, lambda job_id, source: jobmill.retry(job_id, source=source))
+    return await _job_action(request, lambda job_id, source: commands.retry(job_id, source=source))
 
 
 async def cancel_job(request: Request) -> Response:
     """Cancel a pending job, or ask a running one to stop."""
-    return await _job_action(request, lambda job_id, source: jobmill.cancel(job_id, source=source))
+    return await _job_action(request, lambda job_id, source: commands.cancel(job_id, source=source))
 
 
 async def discard_job(request: Request) -> Response:
     """Take a failed job out of the Failed list (it ends cancelled, history kept)."""
     return await _job_action(
-        request, lambda job_id, source: get_store().discard_job(job_id, source), "discarded"
+        request, lambda job_id, source: commands.discard(job_id, source=source), "discarded"
     )
 
 
@@ -53,21 +51,19 @@ async def retry_selected(request: Request) -> Response:
     """Retry the failed jobs ticked on the Failed page."""
     form = await request.form()
     ids = [str(value) for value in form.getlist("ids")][:BULK_LIMIT]
-    done, skipped = await run_in_threadpool(_retry_each, ids, operator_source(request))
-    return back(request, form, "/failed", retried=done, skipped=skipped)
+    done = await run_in_threadpool(commands.retry_each, ids, source=request_source(request))
+    return back(request, form, "/failed", retried=len(done.retried), skipped=len(done.refused))
 
 
 async def retry_all_failed(request: Request) -> Response:
     """Retry every failed job (of one job name, when the form names one)."""
     form = await request.form()
     job_name = str(form.get("name", "")).strip() or None
-    source = operator_source(request)
-
-    def retry_all() -> tuple[int, int]:
-        return _retry_each(get_store().failed_job_ids(job_name)[:BULK_LIMIT], source)
-
-    done, skipped = await run_in_threadpool(retry_all)
-    return back(request, form, "/failed", retried=done, skipped=skipped)
+    source = request_source(request)
+    done = await run_in_threadpool(
+        lambda: commands.retry_failed(job_name, source=source, limit=BULK_LIMIT)
+    )
+    return back(request, form, "/failed", retried=len(done.retried), skipped=len(done.refused))
 
 
 async def _job_action(
@@ -75,7 +71,7 @@ async def _job_action(
 ) -> Response:
     job_id: str = request.path_params["job_id"]
     form = await request.form()
-    record = await run_in_threadpool(action, job_id, operator_source(request))
+    record = await run_in_threadpool(action, job_id, request_source(request))
     return back(request, form, f"/jobs/{record.id}", **{done or _outcome(record): 1})
 
 
@@ -84,19 +80,6 @@ def _outcome(record: JobMetadata) -> str:
     if record.status is JobStatus.PENDING:
         return "retried"
     return "cancel_requested" if record.status is JobStatus.RUNNING else "cancelled"
-
-
-def _retry_each(ids: list[str], source: str) -> tuple[int, int]:
-    """Retry each job in its own transaction; jobs no longer failed are skipped."""
-    done = skipped = 0
-    for job_id in ids:
-        try:
-            jobmill.retry(job_id, source=source)
-        except (JobNotFound, JobStateError):
-            skipped += 1
-        else:
-            done += 1
-    return done, skipped
 
 
 def back(request: Request, form: FormData, default: str, **counts: int) -> Response:

@@ -13,7 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from jobmill import cron
 from jobmill.clock import utcnow
-from jobmill.dashboard.actions import back, operator_source
+from jobmill.dashboard.actions import back, request_source
 from jobmill.dashboard.templating import render
 from jobmill.errors import CronError
 from jobmill.runtime import get_store
@@ -50,7 +50,7 @@ async def enable_entry(request: Request) -> Response:
     """Enable an entry from its next tick on (it is checked first)."""
     entry_id: int = request.path_params["entry_id"]
     form = await request.form()
-    await run_in_threadpool(cron.enable_cron_job, entry_id, source=operator_source(request))
+    await run_in_threadpool(cron.enable_cron_job, entry_id, source=request_source(request))
     return back(request, form, "/cron", cron_enabled=1)
 
 
@@ -58,14 +58,14 @@ async def disable_entry(request: Request) -> Response:
     """Disable an entry: it fires no more until enabled."""
     entry_id: int = request.path_params["entry_id"]
     form = await request.form()
-    await run_in_threadpool(cron.disable_cron_job, entry_id, source=operator_source(request))
+    await run_in_threadpool(cron.disable_cron_job, entry_id, source=request_source(request))
     return back(request, form, "/cron", cron_disabled=1)
 
 
 async def run_entry(request: Request) -> Response:
     """Enqueue one job for an entry now, outside its schedule; shows that job."""
     entry_id: int = request.path_params["entry_id"]
-    job_id = await run_in_threadpool(cron.run_cron_job, entry_id, source=operator_source(request))
+    job_id = await run_in_threadpool(cron.run_cron_job, entry_id, source=request_source(request))
     base = request.scope.get("root_path", "").rstrip("/")
     return RedirectResponse(f"{base}/jobs/{job_id}?cron_run=1", status_code=303)
 

@@ -1,5 +1,6 @@
 """The dashboard's pages and the partials htmx swaps in. Each view reads through
-the library's store and renders a template; none issues SQL of its own."""
+``jobmill.commands`` (listings, a job's detail) or the store's statistics and
+renders a template; none issues SQL of its own."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, RedirectResponse, Response
 
+from jobmill import commands
 from jobmill.clock import utcnow
 from jobmill.dashboard.chart import WINDOWS, throughput_chart
 from jobmill.dashboard.present import PAGE_SIZE, Page, parse_page
 from jobmill.dashboard.templating import render
 from jobmill.errors import JobNotFound
-from jobmill.history import merge_history
+from jobmill.events import EventKind
 from jobmill.humanize import short_ids
 from jobmill.records import JobMetadata
 from jobmill.runtime import get_settings, get_store
@@ -70,7 +72,7 @@ def jobs_page(request: Request) -> Response:
     """Every job, newest first, filtered by status, name, queue or id prefix."""
     filter_, form = _job_filter(request.query_params)
     page_number = parse_page(request.query_params.get("page"))
-    rows = get_store().list_jobs(filter_, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
+    rows = commands.list_jobs(filter_, limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE)
     context = {**_paged(rows, page_number), "form": form, "statuses": list(JobStatus)}
     context["refresh"] = any(job.status is JobStatus.RUNNING for job in context["jobs"])
     if _wants_partial(request, "job-results"):
@@ -81,20 +83,18 @@ def jobs_page(request: Request) -> Response:
 def job_page(request: Request) -> Response:
     """One job: params, result, error, progress and its history, lock, dependencies."""
     key: str = request.path_params["job_id"]
-    store = get_store()
-    record = store.get_job(key)
+    detail = commands.job_detail(key)
+    record = detail.job
     if record.id != key:
         return RedirectResponse(f"{_base(request)}/jobs/{record.id}", status_code=303)
-    events = merge_history(record, store.stored_events(record.id))
-    dependencies = store.jobs_by_ids(store.dependency_ids(record.id))
-    dependents = store.jobs_by_ids(store.dependent_ids(record.id))
+    neighbours = detail.dependencies + detail.dependents
     context = {
         "job": record,
-        "events": events,
-        "progress_events": [event for event in events if event.kind == "progress"],
-        "dependencies": dependencies,
-        "dependents": dependents,
-        "short": short_ids([job.id for job in dependencies + dependents]),
+        "events": detail.events,
+        "progress_events": [e for e in detail.events if e.kind is EventKind.PROGRESS],
+        "dependencies": detail.dependencies,
+        "dependents": detail.dependents,
+        "short": short_ids([job.id for job in neighbours]),
         "live": record.status in LIVE_STATES,
     }
     return render(request, "job.html", context)
@@ -126,7 +126,7 @@ def failed_page(request: Request) -> Response:
     """The dead-letter set: failed jobs, with retry, discard and bulk retry."""
     job_name = request.query_params.get("name", "").strip()
     page_number = parse_page(request.query_params.get("page"))
-    rows = get_store().list_jobs(
+    rows = commands.list_jobs(
         JobFilter(status=JobStatus.FAILED, job_name=job_name or None),
         limit=PAGE_SIZE + 1,
         offset=(page_number - 1) * PAGE_SIZE,
@@ -138,7 +138,7 @@ def failed_page(request: Request) -> Response:
 def scheduled_page(request: Request) -> Response:
     """Pending jobs waiting for their ``run_at``, soonest first."""
     page_number = parse_page(request.query_params.get("page"))
-    rows = get_store().list_scheduled_jobs(
+    rows = commands.list_scheduled_jobs(
         limit=PAGE_SIZE + 1, offset=(page_number - 1) * PAGE_SIZE, now=utcnow()
     )
     return render(request, "scheduled.html", {**_paged(rows, page_number), "form": {}})
@@ -146,9 +146,8 @@ def scheduled_page(request: Request) -> Response:
 
 def workers_page(request: Request) -> Response:
     """Workers with their last heartbeat, and the jobs each is running."""
-    store = get_store()
-    workers = store.list_workers()
-    running = store.list_jobs(JobFilter(status=JobStatus.RUNNING), limit=500)
+    workers = commands.list_workers()
+    running = commands.list_jobs(JobFilter(status=JobStatus.RUNNING), limit=500)
     by_worker: dict[str, list[JobMetadata]] = {}
     for record in running:
         by_worker.setdefault(record.worker_id or "", []).append(record)
@@ -184,7 +183,7 @@ def _job_filter(query: Mapping[str, str]) -> tuple[JobFilter, dict[str, str]]:
 def _polled_job(request: Request) -> JobMetadata | None:
     """The job a polling partial shows, or None once it is gone (pruned)."""
     try:
-        return get_store().get_job(request.path_params["job_id"])
+        return commands.get(request.path_params["job_id"])
     except JobNotFound:
         return None
 
