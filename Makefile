@@ -10,7 +10,8 @@ LOCK := requirements/lock.txt
 PIP_LOCKED := $(BIN)/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint format docs docs-serve package lock latest bench clean
+.PHONY: help venv demo test test-fast lint format docs docs-serve package lock latest bench \
+	bench-quick bench-readme clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -59,8 +60,22 @@ lock: $(STAMP) ## Re-resolve requirements/lock.txt to the newest releases the ra
 latest: ## Run the suite against the newest releases and report (never fails)
 	$(PYTHON) scripts/try_latest.py
 
-bench: $(STAMP) ## Run the benchmarks (SQLite, and PostgreSQL when reachable)
-	$(BIN)/python -m bench
+# The benchmarks have a virtualenv of their own: jobmill (editable) and its peers.
+BENCH_VENV := bench/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): bench/requirements.txt bench/install.py pyproject.toml $(LOCK)
+	$(PYTHON) bench/install.py
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP) ## Benchmarks beside the peers and the raw limits (~25 min; ONLY="huey limits")
+	$(BENCH_VENV)/bin/python -m bench $(if $(QUICK),--quick) $(if $(ONLY),--only $(ONLY))
+
+bench-quick: $(BENCH_STAMP) ## The same with smaller counts (a few minutes)
+	$(BENCH_VENV)/bin/python -m bench --quick $(if $(ONLY),--only $(ONLY))
+
+bench-readme: ## Copy bench/results/latest.md's tables into the README
+	$(PYTHON) -m bench.readme
 
 clean: ## Remove the virtualenvs, built files and local databases
-	rm -rf $(VENV) .venv-latest site dist jobmill.db jobmill.db-wal jobmill.db-shm
+	rm -rf $(VENV) .venv-latest $(BENCH_VENV) site dist jobmill.db jobmill.db-wal jobmill.db-shm

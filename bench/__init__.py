@@ -1,1 +1,2 @@
-"""jobmill's benchmarks: ``make bench`` (``python -m bench``). Not part of the tests."""
+"""jobmill's benchmarks beside its peers and the raw limits: ``make bench``
+(``python -m bench``), described in docs/benchmarks.md. Not part of the tests."""
