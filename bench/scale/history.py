@@ -79,7 +79,7 @@ def load(url: str, backend: str, finished: int, pending: int) -> None:
     finally:
         store.dispose()
     took = time.perf_counter() - start
-    print(f"  loaded {finished:,} finished + {pending:,} pending in {took:.1f} s", flush=True)
+    print(f"loaded {finished:,} finished + {pending:,} pending in {took:.1f} s", flush=True)
 
 
 def claim_batches(store: Store, batches: int) -> float:
