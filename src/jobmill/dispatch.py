@@ -13,17 +13,18 @@ import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, Unpack
 
 from jobmill import outcomes
 from jobmill.actors import caller_worker_id
-from jobmill.clock import as_seconds, as_utc, utcnow
+from jobmill.clock import as_seconds, utcnow
 from jobmill.context import AttemptContext
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
 from jobmill.keeper import LockKeeper
+from jobmill.options import Options, merge_options
 from jobmill.outcomes import Lock
 from jobmill.progress import Listener
 from jobmill.records import JobMetadata, JobResult
@@ -33,8 +34,6 @@ from jobmill.states import JobStatus
 from jobmill.store import NewJob, Store
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from jobmill.job import Job
 
 P = TypeVar("P")
@@ -44,22 +43,6 @@ R = TypeVar("R")
 inline_mode: contextvars.ContextVar[bool] = contextvars.ContextVar("jobmill_inline", default=False)
 
 STOPPED_BY_BATCH = "not started: an earlier job in the batch failed (stop_on_error)"
-
-
-@dataclass(frozen=True)
-class Options:
-    """Per-dispatch options; None means "the job class's default"."""
-
-    queue: str | None = None
-    priority: int | None = None
-    delay: float | None = None
-    run_at: datetime | None = None
-    max_attempts: int | None = None
-    timeout: float | None = None
-    unique_key: str | None = None
-    depends_on: tuple[str, ...] = ()
-    connection: Any = None
-    listeners: tuple[Listener, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -74,42 +57,20 @@ class JobStep:
 class Dispatch(Generic[P, R]):
     """A job class with options set; offers every dispatch call."""
 
-    def __init__(self, job_class: type[Job[P, R]], options: Options) -> None:
-        self.job_class = job_class
-        self.options = options
-
-    def set(
+    def __init__(
         self,
-        *,
-        queue: str | None = None,
-        priority: int | None = None,
-        delay: float | timedelta | None = None,
-        run_at: datetime | None = None,
-        max_attempts: int | None = None,
-        timeout: float | None = None,
-        unique_key: str | None = None,
-        depends_on: Sequence[str] | None = None,
-        connection: Connection | None = None,
-    ) -> Dispatch[P, R]:
-        """These options on top of the current ones (chainable)."""
-        given = {
-            "queue": queue,
-            "priority": priority,
-            "delay": delay,
-            "run_at": run_at,
-            "max_attempts": max_attempts,
-            "timeout": timeout,
-            "unique_key": unique_key,
-            "connection": connection,
-        }
-        changes = {
-            name: _check_option(name, value) for name, value in given.items() if value is not None
-        }
-        if depends_on is not None:
-            if isinstance(depends_on, str):
-                raise TypeError("depends_on must be a list of job ids, not a string")
-            changes["depends_on"] = self.options.depends_on + tuple(depends_on)
-        return Dispatch(self.job_class, replace(self.options, **changes))
+        job_class: type[Job[P, R]],
+        options: Options | None = None,
+        listeners: tuple[Listener, ...] = (),
+    ) -> None:
+        self.job_class = job_class
+        self.options: Options = options or {}
+        self.listeners = listeners
+
+    def set(self, **options: Unpack[Options]) -> Dispatch[P, R]:
+        """These options on top of the current ones (chainable); see ``Options``."""
+        merged = merge_options(self.options, options)
+        return Dispatch(self.job_class, merged, self.listeners)
 
     def on_progress(self, *listeners: Listener) -> Dispatch[P, R]:
         """Also call ``listeners`` with each progress update of the jobs run here.
@@ -120,8 +81,7 @@ class Dispatch(Generic[P, R]):
 
             J.set().on_progress(lambda u: print(u.percent, u.message)).now(params)
         """
-        merged = self.options.listeners + listeners
-        return Dispatch(self.job_class, replace(self.options, listeners=merged))
+        return Dispatch(self.job_class, self.options, self.listeners + listeners)
 
     # Building rows (no I/O) ---------------------------------------------
 
@@ -136,18 +96,21 @@ class Dispatch(Generic[P, R]):
         cls, opts = self.job_class, self.options
         value = cls.codec.coerce_params(params, kwargs, index)
         now = now or utcnow()
-        run_at = opts.run_at or (now + timedelta(seconds=opts.delay) if opts.delay else None)
+        delay, priority, timeout = opts.get("delay"), opts.get("priority"), opts.get("timeout")
+        run_at = opts.get("run_at") or (
+            now + timedelta(seconds=as_seconds(delay)) if delay else None
+        )
         return NewJob(
             id=new_job_id(),
             job_name=cls.job_name,
-            queue=opts.queue or cls.queue,
-            priority=cls.priority if opts.priority is None else opts.priority,
+            queue=opts.get("queue") or cls.queue,
+            priority=cls.priority if priority is None else priority,
             params=cls.codec.dump_params(value, index),
-            max_attempts=opts.max_attempts or cls.max_attempts,
-            timeout=opts.timeout if opts.timeout is not None else cls.timeout,
+            max_attempts=opts.get("max_attempts") or cls.max_attempts,
+            timeout=cls.timeout if timeout is None else timeout,
             run_at=run_at,
-            unique_key=opts.unique_key,
-            depends_on=opts.depends_on,
+            unique_key=opts.get("unique_key"),
+            depends_on=tuple(opts.get("depends_on") or ()),
             enqueued_at=now,
         )
 
@@ -181,11 +144,12 @@ class Dispatch(Generic[P, R]):
 
     def _store_jobs(self, new_jobs: list[NewJob]) -> list[str]:
         store = get_store()
-        ids = store.enqueue(new_jobs, connection=self.options.connection)
+        connection = self.options.get("connection")
+        ids = store.enqueue(new_jobs, connection=connection)
         # A job enqueued on the caller's connection exists only once the caller
         # commits: running it now would wait on the caller's own write lock
         # (SQLite) or not find it (PostgreSQL). ``drain()`` runs it later.
-        if inline_mode.get() and self.options.connection is None:
+        if inline_mode.get() and connection is None:
             for job_id in ids:
                 _run_inline(self.job_class, store, job_id)
         return ids
@@ -205,10 +169,11 @@ class Dispatch(Generic[P, R]):
 
     def _refuse_dependencies(self, call: str) -> None:
         # A job run in the caller starts at once: it cannot wait for others.
-        if self.options.depends_on:
+        depends_on = self.options.get("depends_on")
+        if depends_on:
             raise ValueError(
                 f"depends_on: {call}() runs the job at once and cannot wait for "
-                f"{', '.join(self.options.depends_on)}; use later() and a worker"
+                f"{', '.join(depends_on)}; use later() and a worker"
             )
 
     def _start_now(self, new_job: NewJob) -> tuple[Store, JobMetadata]:
@@ -218,9 +183,7 @@ class Dispatch(Generic[P, R]):
 
     def _run_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
         store, record = self._start_now(new_job)
-        return _run_held(
-            self.job_class, store, record, allow_retry=False, listeners=self.options.listeners
-        )
+        return _run_held(self.job_class, store, record, allow_retry=False, listeners=self.listeners)
 
     async def _arun_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
         start = _Start(self._start_now, new_job)
@@ -230,7 +193,7 @@ class Dispatch(Generic[P, R]):
             start.abandon()
             raise
         return await _arun_held(
-            self.job_class, store, record, allow_retry=False, listeners=self.options.listeners
+            self.job_class, store, record, allow_retry=False, listeners=self.listeners
         )
 
     # batch --------------------------------------------------------------
@@ -290,14 +253,14 @@ class Dispatch(Generic[P, R]):
         """Claim that pending job like a worker would and run it here."""
         store, record = self._claim(job_id)
         result, _ = _run_held(
-            self.job_class, store, record, allow_retry=True, listeners=self.options.listeners
+            self.job_class, store, record, allow_retry=True, listeners=self.listeners
         )
         return result
 
     async def aexecute_from_database(self, job_id: str) -> JobResult[R]:
         store, record = await asyncio.to_thread(self._claim, job_id)
         result, _ = await _arun_held(
-            self.job_class, store, record, allow_retry=True, listeners=self.options.listeners
+            self.job_class, store, record, allow_retry=True, listeners=self.listeners
         )
         return result
 
@@ -327,7 +290,7 @@ def chain(*steps: JobStep) -> list[str]:
         built = step.dispatch.set(depends_on=previous).build(step.params, step.kwargs)
         new_jobs.append(built)
         previous = [built.id]
-    connection = steps[0].dispatch.options.connection
+    connection = steps[0].dispatch.options.get("connection")
     return get_store().enqueue(new_jobs, connection=connection)
 
 
@@ -364,31 +327,6 @@ class _Start:
 
 def _end_abandoned(store: Store, record: JobMetadata) -> None:
     store.record_outcome(Lock.of(record), outcomes.abandoned_at_start())
-
-
-def _check_option(name: str, value: Any) -> Any:
-    """A dispatch option, validated; the error names the option and the value."""
-    if name in ("queue", "unique_key"):
-        return _non_empty(value, name)
-    if name == "priority":
-        return int(value)
-    if name == "delay":
-        return as_seconds(value)
-    if name == "run_at":
-        return as_utc(value, "run_at")
-    if name == "max_attempts" and (not isinstance(value, int) or value < 1):
-        raise ValueError(f"max_attempts must be an integer >= 1, got {value!r}")
-    if name == "timeout":
-        if value <= 0:
-            raise ValueError(f"timeout must be positive, got {value!r}")
-        return float(value)
-    return value
-
-
-def _non_empty(value: str, field_name: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{field_name} must be a non-empty string, got {value!r}")
-    return value
 
 
 def _positive(concurrency: int) -> int:

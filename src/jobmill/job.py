@@ -6,13 +6,13 @@ import inspect
 import logging
 import types
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
-from datetime import datetime, timedelta
 from typing import (
     TYPE_CHECKING,
     Any,
     ClassVar,
     Generic,
     TypeVar,
+    Unpack,
     cast,
     get_args,
     get_origin,
@@ -26,10 +26,9 @@ from jobmill.outcomes import default_backoff
 from jobmill.records import JobResult
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
-
     from jobmill.context import AttemptContext
     from jobmill.dispatch import Dispatch, JobStep
+    from jobmill.options import Options
 
 P = TypeVar("P")
 R = TypeVar("R")
@@ -139,33 +138,14 @@ class Job(Generic[P, R]):
     # Dispatching ---------------------------------------------------------
 
     @classmethod
-    def set(
-        cls,
-        *,
-        queue: str | None = None,
-        priority: int | None = None,
-        delay: float | timedelta | None = None,
-        run_at: datetime | None = None,
-        max_attempts: int | None = None,
-        timeout: float | None = None,
-        unique_key: str | None = None,
-        depends_on: Sequence[str] | None = None,
-        connection: Connection | None = None,
-    ) -> Dispatch[P, R]:
-        """Options for the next dispatch; chainable: ``J.set(queue="x").set(delay=5).later()``."""
-        from jobmill.dispatch import Dispatch, Options
+    def set(cls, **options: Unpack[Options]) -> Dispatch[P, R]:
+        """Options for the next dispatch (``queue``, ``priority``, ``delay``, ``run_at``,
+        ``max_attempts``, ``timeout``, ``unique_key``, ``depends_on``, ``connection``:
+        see ``jobmill.options.Options``); chainable:
+        ``J.set(queue="x").set(delay=5).later()``."""
+        from jobmill.dispatch import Dispatch  # the facade: dispatching lives there
 
-        return Dispatch(cls, Options()).set(
-            queue=queue,
-            priority=priority,
-            delay=delay,
-            run_at=run_at,
-            max_attempts=max_attempts,
-            timeout=timeout,
-            unique_key=unique_key,
-            depends_on=depends_on,
-            connection=connection,
-        )
+        return Dispatch(cls).set(**options)
 
     @classmethod
     def now(cls, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> JobResult[R]:

@@ -20,7 +20,7 @@ from jobmill.cron.commands import (
     run_cron_job,
 )
 from jobmill.cron.declare import declared_definitions, schedule, unschedule
-from jobmill.cron.entries import CronDefinition
+from jobmill.cron.entries import CronDefinition, CronOptions
 from jobmill.cron.schedule import CronSchedule, DuePlan, MisfirePolicy, plan_due
 from jobmill.store.cron import CronJob, CronJobNotFound
 
@@ -28,6 +28,7 @@ __all__ = [
     "CronDefinition",
     "CronJob",
     "CronJobNotFound",
+    "CronOptions",
     "CronSchedule",
     "DuePlan",
     "MisfirePolicy",

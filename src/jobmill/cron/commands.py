@@ -11,12 +11,12 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Unpack
 
 from jobmill.actors import operator_source
 from jobmill.clock import utcnow
-from jobmill.cron.entries import CronDefinition
-from jobmill.cron.schedule import CronSchedule, MisfirePolicy
+from jobmill.cron.entries import CronDefinition, CronOptions
+from jobmill.cron.schedule import CronSchedule
 from jobmill.runtime import get_store
 from jobmill.store.cron import CronJob
 
@@ -28,32 +28,20 @@ def add_cron_job(
     name: str,
     job: str | type[Any],
     expression: str,
-    timezone: str = "UTC",
-    params: Any = None,
-    misfire: str | MisfirePolicy = MisfirePolicy.RUN_ONCE,
-    backfill_limit: int = 100,
-    queue: str | None = None,
-    priority: int | None = None,
     source: str | None = None,
     now: datetime | None = None,
+    **options: Unpack[CronOptions],
 ) -> CronJob:
     """Validate and store a new entry; its first run is the next tick after ``now``.
+
+    ``options``: ``params``, ``timezone``, ``misfire``, ``backfill_limit``,
+    ``queue``, ``priority`` (see ``CronOptions``).
 
     Raises ``CronError`` (bad expression, zone, policy or a taken name),
     ``UnknownJob`` or ``InvalidParams``; nothing is stored then.
     """
     now = now or utcnow()
-    definition = CronDefinition.check(
-        name=name,
-        job=job,
-        expression=expression,
-        timezone=timezone,
-        params=params,
-        misfire=misfire,
-        backfill_limit=backfill_limit,
-        queue=queue,
-        priority=priority,
-    )
+    definition = CronDefinition.check(name=name, job=job, expression=expression, **options)
     source = source or operator_source("api")
     new_entry = replace(definition.new_cron_job(now), updated_by=source)
     entry = get_store().add_cron_job(new_entry, now)

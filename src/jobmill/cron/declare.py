@@ -15,11 +15,10 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Unpack
 
 from jobmill import registry
-from jobmill.cron.entries import CronDefinition
-from jobmill.cron.schedule import MisfirePolicy
+from jobmill.cron.entries import CronDefinition, CronOptions
 from jobmill.errors import CronError, InvalidParams, UnknownJob
 from jobmill.job import Job
 
@@ -30,18 +29,12 @@ _declared: dict[str, CronDefinition] = {}
 
 
 def schedule(
-    name: str,
-    job: type[Job[Any, Any]] | str,
-    expression: str,
-    *,
-    params: Any = None,
-    timezone: str = "UTC",
-    misfire: str | MisfirePolicy = MisfirePolicy.RUN_ONCE,
-    backfill_limit: int = 100,
-    queue: str | None = None,
-    priority: int | None = None,
+    name: str, job: type[Job[Any, Any]] | str, expression: str, **options: Unpack[CronOptions]
 ) -> CronDefinition:
     """Declare a recurring job in code; stored under ``name`` when a worker starts.
+
+    ``options``: ``params``, ``timezone``, ``misfire``, ``backfill_limit``,
+    ``queue``, ``priority`` (see ``CronOptions``).
 
     Checked at once (``CronError``, ``UnknownJob``, ``InvalidParams``).
     Declaring a name again with the same definition is harmless; with another
@@ -50,17 +43,7 @@ def schedule(
     ``jobmill.cron.schedule("nightly-report", ReportJob, "0 2 * * *",
     params={"format": "pdf"}, timezone="Europe/Berlin")``
     """
-    definition = CronDefinition.check(
-        name=name,
-        job=job,
-        expression=expression,
-        timezone=timezone,
-        params=params,
-        misfire=misfire,
-        backfill_limit=backfill_limit,
-        queue=queue,
-        priority=priority,
-    )
+    definition = CronDefinition.check(name=name, job=job, expression=expression, **options)
     key = definition.name or name
     with _mutex:
         existing = _declared.get(key)

@@ -12,11 +12,11 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 from jobmill import registry
 from jobmill.cron.schedule import BACKFILL_LIMIT_MAX, CronSchedule, MisfirePolicy
-from jobmill.dispatch import Dispatch, Options
+from jobmill.dispatch import Dispatch
 from jobmill.errors import CronError
 from jobmill.job import Job
 from jobmill.storable import UndecodableJSON
@@ -24,6 +24,23 @@ from jobmill.store import NewJob
 from jobmill.store.cron import CronJob, NewCronJob
 
 NAME_MAX_LENGTH = 200
+
+
+class CronOptions(TypedDict, total=False):
+    """What an entry may say beyond its name, job and expression (declared once for
+    ``schedule``, ``add_cron_job`` and ``CronDefinition.check``).
+
+    ``params`` (default none), ``timezone`` (IANA name, default UTC), ``misfire``
+    (``run_once``, ``skip`` or ``backfill``), ``backfill_limit`` (default 100),
+    ``queue`` and ``priority`` (default: the job's own).
+    """
+
+    params: Any
+    timezone: str
+    misfire: str | MisfirePolicy
+    backfill_limit: int
+    queue: str | None
+    priority: int | None
 
 
 @dataclass(frozen=True)
@@ -46,12 +63,7 @@ class CronDefinition:
         name: str | None,
         job: str | type[Job[Any, Any]],
         expression: str,
-        timezone: str = "UTC",
-        params: Any = None,
-        misfire: str | MisfirePolicy = MisfirePolicy.RUN_ONCE,
-        backfill_limit: int = 100,
-        queue: str | None = None,
-        priority: int | None = None,
+        **options: Unpack[CronOptions],
     ) -> CronDefinition:
         """Validate every part; raises ``CronError``, ``UnknownJob`` or ``InvalidParams``.
 
@@ -59,14 +71,15 @@ class CronDefinition:
         every tick; they are stored as given (a model instance as its JSON).
         """
         job_class = _job_class(job)
+        priority = options.get("priority")
         definition = cls(
             name=_check_name(name),
             job_class=job_class,
-            schedule=CronSchedule.parse(expression, timezone),
-            params=_stored_params(job_class, params),
-            misfire=MisfirePolicy.parse(misfire),
-            backfill_limit=_check_backfill_limit(backfill_limit),
-            queue=_check_queue(queue),
+            schedule=CronSchedule.parse(expression, options.get("timezone", "UTC")),
+            params=_stored_params(job_class, options.get("params")),
+            misfire=MisfirePolicy.parse(options.get("misfire", MisfirePolicy.RUN_ONCE)),
+            backfill_limit=_check_backfill_limit(options.get("backfill_limit", 100)),
+            queue=_check_queue(options.get("queue")),
             priority=None if priority is None else int(priority),
         )
         definition.build_job(0, None)  # params must make a valid job
@@ -92,8 +105,10 @@ class CronDefinition:
         self, cron_job_id: int, run_at: datetime | None, now: datetime | None = None
     ) -> NewJob:
         """A validated job for the tick at ``run_at`` (None: now); raises ``InvalidParams``."""
-        options = Options(queue=self.queue, priority=self.priority, run_at=run_at)
-        new_job = Dispatch(self.job_class, options).build(self.params, now=now)
+        dispatch = Dispatch(self.job_class).set(
+            queue=self.queue, priority=self.priority, run_at=run_at
+        )
+        new_job = dispatch.build(self.params, now=now)
         return replace(new_job, cron_job_id=cron_job_id)
 
     def new_cron_job(
