@@ -7,6 +7,7 @@ import pytest
 import jobmill
 from foundation_jobs import DependentJob, FoundationFailingJob, SendEmailJob
 from jobmill import AmbiguousJobId, JobNotFound, JobStateError, JobStatus
+from jobmill.outcomes import Lock
 from jobmill.store import Store
 from jobmill.testing import drain, inline
 
@@ -86,10 +87,11 @@ def test_retry_and_cancel_guard_states(configured: Store) -> None:
 
 def test_cancel_running_job_sets_the_request(configured: Store) -> None:
     job_id = SendEmailJob.later(to="a", subject="s")
-    configured.claim_jobs("worker-x", 1, 30)
+    [claimed] = configured.claim_jobs("worker-x", 1, 30)
     meta = jobmill.cancel(job_id)
     assert meta.status is JobStatus.RUNNING and meta.cancel_requested
-    assert configured.heartbeat("worker-x", [job_id], 30) == {job_id: True}
+    lock = Lock.of(claimed)
+    assert configured.extend_locks([lock], 30) == {lock: True}
 
 
 def test_chain_runs_in_order_and_passes_results(configured: Store) -> None:

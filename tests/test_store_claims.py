@@ -110,15 +110,15 @@ def test_writes_are_fenced_by_worker_and_attempt(configured: Store) -> None:
     assert configured.get_job(record.id).result == 2
 
 
-def test_heartbeat_extends_only_own_locks_and_reports_cancels(configured: Store) -> None:
+def test_extend_locks_extends_only_own_locks_and_reports_cancels(configured: Store) -> None:
     configured.enqueue([new_job(), new_job()])
     mine, theirs = configured.claim_jobs("w1", 1, 1), configured.claim_jobs("w2", 1, 1)
     before = mine[0].locked_until
     assert before is not None
 
-    answer = configured.heartbeat("w1", [mine[0].id, theirs[0].id], 60)
+    answer = configured.extend_locks([Lock.of(mine[0]), Lock(theirs[0].id, "w1", 1)], 60)
 
-    assert answer == {mine[0].id: False}
+    assert answer == {Lock.of(mine[0]): False}
     extended = configured.get_job(mine[0].id).locked_until
     assert extended is not None and extended > before + timedelta(seconds=30)
 

@@ -1,12 +1,16 @@
-"""Recording about running jobs: many outcomes in one transaction, each under its
-own lock — on SQLite and PostgreSQL."""
+"""Recording about running jobs: every fenced write (progress, lock extension,
+outcome, release) under its lock, and many outcomes in one transaction, each
+under its own — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import pytest
+
 from jobmill import outcomes
+from jobmill.clock import utcnow
 from jobmill.events import EventKind
 from jobmill.ids import new_job_id
-from jobmill.outcomes import Lock, Outcome
+from jobmill.outcomes import Lock, Outcome, ProgressUpdate
 from jobmill.states import JobStatus
 from jobmill.store import NewJob, Store
 
@@ -52,3 +56,36 @@ def test_record_outcomes_fences_each_outcome_by_its_own_lock(configured: Store) 
     kinds = [event.kind for event in configured.stored_events(parent.id)]
     assert kinds == [EventKind.STARTED, EventKind.FAILED]
     assert configured.stored_events(done.id) == []
+
+
+FENCED = {
+    "record_progress": lambda store, lock: store.record_progress(
+        lock, [ProgressUpdate(40, "late", utcnow())]
+    ),
+    "extend_locks": lambda store, lock: store.extend_locks([lock], 600),
+    "record_outcome": lambda store, lock: store.record_outcome(lock, outcomes.completed("late")),
+    "release": lambda store, lock: store.release(lock),
+}
+
+
+@pytest.mark.parametrize("operation", sorted(FENCED))
+def test_a_stale_worker_or_attempt_writes_nothing(configured: Store, operation: str) -> None:
+    parent = new_job()
+    configured.enqueue([parent, new_job(depends_on=(parent.id,))])
+    [record] = configured.claim_jobs("w1", 1, 30)
+    configured.cancel_job(record.id, "test")  # release would end it cancelled
+    lock = Lock.of(record)
+    before = configured.get_job(record.id)
+    events = configured.stored_events(record.id)
+
+    for stale in (
+        Lock(lock.job_id, lock.worker_id, lock.attempt - 1),
+        Lock(lock.job_id, lock.worker_id, lock.attempt + 1),
+        Lock(lock.job_id, "w2", lock.attempt),
+    ):
+        assert not FENCED[operation](configured, stale)
+
+    assert configured.get_job(record.id) == before
+    assert configured.stored_events(record.id) == events
+    assert [job.status for job in configured.list_jobs()] == [JobStatus.PENDING, JobStatus.RUNNING]
+    assert FENCED[operation](configured, lock)  # the holder's own write goes through

@@ -379,7 +379,6 @@ def test_reconcile_releases_jobs_claimed_without_an_answer(configured: Store) ->
     worker = Worker(scheduler=False, handle_signals=False)
     # A claim committed but its answer never arrived (lost connection).
     configured.claim_jobs(worker.id, 1, 30)
-    from jobmill.worker.attempts import Attempts
     from jobmill.worker.loop import ClaimLoop
     from jobmill.worker.wakeup import Waker
 
@@ -394,7 +393,6 @@ def test_reconcile_releases_jobs_claimed_without_an_answer(configured: Store) ->
         progress_interval=0,
         burst=True,
         waker=Waker(configured),
-        attempts=Attempts(),
     )
     loop.reconcile()
     loop.close()

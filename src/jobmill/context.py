@@ -17,7 +17,12 @@ if TYPE_CHECKING:
 
 
 class AttemptContext:
-    """One attempt of one job: its record, progress reporter and cancel flag."""
+    """One attempt of one job: its record, progress reporter and cancel flag.
+
+    ``settling`` is set once its outcome is being written (a lock keeper that
+    no longer finds its lock is then expected); ``lock_lost`` once its lock
+    was found taken over or given back, so whatever it reports is discarded.
+    """
 
     def __init__(
         self, record: JobMetadata, store: Store | None, reporter: ProgressReporter
@@ -29,6 +34,8 @@ class AttemptContext:
         self._task: asyncio.Task[Any] | None = None
         self._deadline: ThreadDeadline | None = None
         self.timed_out = False
+        self.settling = False
+        self.lock_lost = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self.logger = logging.LoggerAdapter(
             logging.getLogger(f"jobmill.jobs.{record.job_name}"),

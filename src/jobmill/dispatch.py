@@ -23,7 +23,7 @@ from jobmill.clock import as_seconds, utcnow
 from jobmill.context import AttemptContext
 from jobmill.errors import JobFailed, JobNotFound, JobStateError
 from jobmill.ids import new_job_id
-from jobmill.keeper import LockKeeper
+from jobmill.keeper import HeldAttempt, LockKeeper
 from jobmill.options import Options, merge_options
 from jobmill.outcomes import Lock
 from jobmill.progress import Listener
@@ -342,12 +342,12 @@ def _held(
     """A runner and attempt context, with the caller's lock kept alive meanwhile."""
     keeper = LockKeeper.for_store(store, get_settings().lock_timeout)
     runner = Runner(store, get_settings().progress_interval)
-    context = runner.context(record, list(listeners))
-    keeper.hold(record.id, record.worker_id or "", context.request_cancel)
+    held = HeldAttempt(runner.context(record, list(listeners)))
+    keeper.add(held)
     try:
-        yield runner, context
+        yield runner, held.context
     finally:
-        keeper.release(record.id)
+        keeper.remove(held)
 
 
 def _run_held(

@@ -1,15 +1,25 @@
-"""Keeps the locks of jobs run in the caller (``now``, ``execute_from_database``)
-alive, so a long call is never mistaken for a dead worker, and passes
-cancellation requests (``jobmill.cancel``) on to those jobs."""
+"""Keeping running attempts' locks alive: one registry and one beat for the
+attempts a worker runs and for those run in their caller (``now``,
+``execute_from_database``, ``drain``).
+
+Each beat extends every held lock in one fenced statement and passes on what
+it learns: a cancellation request (``jobmill.cancel``) asks the attempt to
+stop; a lock no longer held (rescued after it expired) asks it to stop too,
+its result to be discarded. A worker's heartbeat thread drives the beat; for
+callers, ``LockKeeper.for_store`` keeps a thread of its own while it holds any.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import weakref
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, Generic, Protocol, TypeVar
+
+from jobmill.context import AttemptContext
+from jobmill.outcomes import Lock
 
 if TYPE_CHECKING:
     from jobmill.store import Store
@@ -27,77 +37,122 @@ def heartbeat_interval(lock_timeout: float) -> float:
     return min(MAX_INTERVAL, lock_timeout * FRACTION_OF_LOCK_TIMEOUT)
 
 
-class LockKeeper:
-    """One daemon thread per store that heartbeats the jobs running in callers.
+class Held(Protocol):
+    """What the keeper holds: an attempt, through its context."""
 
-    ``hold(job_id, worker_id, on_cancel)``: ``on_cancel`` is called when an
-    operator asked the job to stop, or when its lock was lost (the job was
-    rescued after its lock expired, so whatever it returns will be discarded).
+    @property
+    def context(self) -> AttemptContext: ...
+
+
+@dataclass(eq=False)
+class HeldAttempt:
+    """An attempt run in its caller."""
+
+    context: AttemptContext
+
+
+H = TypeVar("H", bound=Held)
+
+
+class LockKeeper(Generic[H]):
+    """A thread-safe registry of running attempts keyed by their lock, and the beat
+    that keeps those locks alive.
+
+    The key includes the attempt number: an attempt whose lock was lost may
+    still be running when the same job is claimed again.
     """
 
-    _instances: ClassVar[weakref.WeakKeyDictionary[Store, LockKeeper]] = weakref.WeakKeyDictionary()
-    _mutex: ClassVar[threading.Lock] = threading.Lock()
+    _shared: ClassVar[weakref.WeakKeyDictionary[Store, LockKeeper[HeldAttempt]]] = (
+        weakref.WeakKeyDictionary()
+    )
+    _shared_mutex: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, store: Store, lock_timeout: float) -> None:
+    def __init__(self, store: Store, lock_timeout: float, *, own_thread: bool = False) -> None:
         self.store = store
         self.lock_timeout = lock_timeout
-        # job id -> (worker id, what to call to ask that job to stop)
-        self._held: dict[str, tuple[str, Callable[[], None]]] = {}
-        self._mutex_held = threading.Lock()
+        self._held: dict[Lock, H] = {}
+        self._mutex = threading.Lock()
+        self._own_thread = own_thread
         self._thread: threading.Thread | None = None
 
     @classmethod
-    def for_store(cls, store: Store, lock_timeout: float) -> LockKeeper:
-        with cls._mutex:
-            keeper = cls._instances.get(store)
+    def for_store(cls, store: Store, lock_timeout: float) -> LockKeeper[HeldAttempt]:
+        """The keeper of the attempts callers run against ``store`` (one per store)."""
+        with cls._shared_mutex:
+            keeper = cls._shared.get(store)
             if keeper is None:
-                keeper = cls._instances[store] = cls(store, lock_timeout)
+                keeper = cls._shared[store] = LockKeeper(store, lock_timeout, own_thread=True)
             return keeper
 
-    def hold(self, job_id: str, worker_id: str, on_cancel: Callable[[], None]) -> None:
-        with self._mutex_held:
-            self._held[job_id] = (worker_id, on_cancel)
-            if self._thread is None or not self._thread.is_alive():
+    # the registry ---------------------------------------------------------
+
+    def add(self, held: H) -> None:
+        with self._mutex:
+            self._held[_lock(held)] = held
+            if self._own_thread and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(
-                    target=self._loop, name="jobmill-keeper", daemon=True
+                    target=self._run, name="jobmill-keeper", daemon=True
                 )
                 self._thread.start()
 
-    def release(self, job_id: str) -> None:
-        with self._mutex_held:
-            self._held.pop(job_id, None)
+    def remove(self, held: H) -> bool:
+        """Forget ``held``; False if it was already gone."""
+        with self._mutex:
+            return self._held.pop(_lock(held), None) is not None
 
-    def _loop(self) -> None:
-        pause = threading.Event()
-        while not pause.wait(heartbeat_interval(self.lock_timeout)):
-            with self._mutex_held:
-                if not self._held:
-                    # Idle: end, so that a store replaced by ``configure`` is
-                    # not kept alive by this thread; ``hold`` starts another.
-                    self._thread = None
-                    return
-            self.beat()
+    def snapshot(self) -> list[H]:
+        with self._mutex:
+            return list(self._held.values())
+
+    def __len__(self) -> int:
+        with self._mutex:
+            return len(self._held)
+
+    # the beat -------------------------------------------------------------
 
     def beat(self, now: datetime | None = None) -> None:
-        """Extend every held lock once; tell the jobs to be cancelled or lost to stop."""
-        with self._mutex_held:
-            held = dict(self._held)
-        by_worker: dict[str, list[str]] = {}
-        for job_id, (worker_id, _) in held.items():
-            by_worker.setdefault(worker_id, []).append(job_id)
-        for worker_id, job_ids in by_worker.items():
-            try:
-                answer = self.store.heartbeat(worker_id, job_ids, self.lock_timeout, now)
-            except Exception:
-                logger.exception("could not extend the locks of %s", job_ids)
-                continue
-            for job_id in job_ids:
-                # Missing from the answer: its lock was lost (stop it, its
-                # result will be discarded) or it just finished (its outcome
-                # is already settled, so asking it to stop changes nothing).
-                if answer.get(job_id, True) and self._still_held(job_id):
-                    held[job_id][1]()
+        """Extend every held lock once; ask attempts cancelled or lost to stop."""
+        held = self.snapshot()
+        if not held:
+            return
+        answer = self.store.extend_locks([_lock(h) for h in held], self.lock_timeout, now)
+        for each in held:
+            context, lock = each.context, _lock(each)
+            if lock not in answer:
+                _lost(context)
+            elif answer[lock] and not context.cancel_requested:
+                logger.info("cancelling %s %s as requested", context.record.job_name, lock)
+                context.request_cancel()
 
-    def _still_held(self, job_id: str) -> bool:
-        with self._mutex_held:
-            return job_id in self._held
+    def _run(self) -> None:
+        pause = threading.Event()
+        while not pause.wait(heartbeat_interval(self.lock_timeout)):
+            with self._mutex:
+                if not self._held:
+                    # Idle: end, so that a store replaced by ``configure`` is
+                    # not kept alive by this thread; ``add`` starts another.
+                    self._thread = None
+                    return
+            try:
+                self.beat()
+            except Exception:
+                logger.exception("could not extend the locks of the jobs run here")
+
+
+def _lock(held: Held) -> Lock:
+    return Lock.of(held.context.record)
+
+
+def _lost(context: AttemptContext) -> None:
+    if context.settling or context.lock_lost:
+        return  # it just finished (or was released): nothing to extend
+    context.lock_lost = True
+    record = context.record
+    logger.warning(
+        "lost the lock of %s %s attempt %d (it expired and was rescued); "
+        "asking it to stop, its result will be discarded",
+        record.job_name,
+        record.id,
+        record.attempts,
+    )
+    context.request_cancel()

@@ -111,6 +111,7 @@ class Runner:
     ) -> Settled:
         record = context.record
         now = utcnow()
+        context.settling = True
         with context.reporter.closing() as progress:
             if exception is None and context.cancel_requested and not context.timed_out:
                 # Cancelled while running: the job stopped early at the request,

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Update, bindparam, select, update
+from sqlalchemy import Connection, Row, Update, bindparam, select, tuple_, update
 
 from jobmill import outcomes
 from jobmill.clock import utcnow
@@ -30,12 +30,13 @@ from jobmill.store.schema import jobs
 _EXTEND_LOCKS = (
     update(jobs)
     .where(
-        jobs.c.id.in_(bindparam("job_ids", expanding=True)),
+        tuple_(jobs.c.id, jobs.c.locked_by, jobs.c.attempts).in_(
+            bindparam("locks", expanding=True)
+        ),
         jobs.c.status == JobStatus.RUNNING,
-        jobs.c.locked_by == bindparam("worker_id"),
     )
     .values(locked_until=bindparam("locked_until", type_=jobs.c.locked_until.type))
-    .returning(jobs.c.id, jobs.c.cancel_requested)
+    .returning(jobs.c.id, jobs.c.locked_by, jobs.c.attempts, jobs.c.cancel_requested)
 )
 
 _REQUIREMENTS = {
@@ -129,28 +130,27 @@ class RecordOps(StoreBase):
                 record_events(conn, _progress_events(lock, updates))
         return bool(changed)
 
-    def heartbeat(
-        self,
-        worker_id: str,
-        job_ids: Sequence[str],
-        lock_timeout: float,
-        now: datetime | None = None,
-    ) -> dict[str, bool]:
-        """Extend the locks this worker holds; returns {job_id: cancel_requested}.
+    def extend_locks(
+        self, locks: Sequence[Lock], lock_timeout: float, now: datetime | None = None
+    ) -> dict[Lock, bool]:
+        """Extend these locks by ``lock_timeout`` from ``now``, each only while it
+        is held (job running, same worker, same attempt), in one statement;
+        returns {lock: cancel_requested} for those extended.
 
-        Jobs missing from the answer are no longer this worker's.
+        A lock missing from the answer is no longer held.
         """
-        if not job_ids:
+        if not locks:
             return {}
         now = now or utcnow()
         params = {
-            "job_ids": list(job_ids),
-            "worker_id": worker_id,
+            "locks": [(lock.job_id, lock.worker_id, lock.attempt) for lock in locks],
             "locked_until": now + timedelta(seconds=lock_timeout),
         }
         with self.write() as conn:
             rows = conn.execute(_EXTEND_LOCKS, params).all()
-        return {row.id: bool(row.cancel_requested) for row in rows}
+        return {
+            Lock(row.id, row.locked_by, row.attempts): bool(row.cancel_requested) for row in rows
+        }
 
     def has_expired_locks(self, now: datetime | None = None) -> bool:
         """A cheap read to decide whether ``rescue_expired`` (a write) is worth running."""

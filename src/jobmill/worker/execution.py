@@ -8,11 +8,9 @@ import time
 from datetime import datetime
 
 from jobmill.context import AttemptContext
-from jobmill.outcomes import Lock, Outcome
+from jobmill.outcomes import Outcome
 from jobmill.records import JobMetadata
 from jobmill.runner import Runner
-from jobmill.store import Store
-from jobmill.worker.attempts import Attempts
 from jobmill.worker.errors import ErrorStreak, is_transient
 
 logger = logging.getLogger("jobmill.worker")
@@ -23,24 +21,17 @@ class WorkerRunner(Runner):
 
     settles_abandoned = False  # shutdown releases attempts before cancelling them
 
-    def __init__(self, store: Store, progress_interval: float, attempts: Attempts) -> None:
-        super().__init__(store, progress_interval)
-        self.attempts = attempts
-
     def record_outcome(
         self, context: AttemptContext, outcome: Outcome, now: datetime
     ) -> JobMetadata | None:
         record = context.record
-        attempt = self.attempts.find(Lock.of(record))
-        if attempt is not None:
-            attempt.settling = True
         streak = ErrorStreak(f"recording the outcome of {record.job_name} {record.id}", logger)
         while True:
             try:
                 final = super().record_outcome(context, outcome, now)
             except Exception as exc:
                 # Once the lock is known lost the write would be fenced out anyway.
-                if not is_transient(exc) or (attempt is not None and attempt.lock_lost):
+                if not is_transient(exc) or context.lock_lost:
                     raise
                 time.sleep(streak.failed(exc))
             else:

@@ -1,6 +1,6 @@
-"""The heartbeat thread: keeps this worker's locks and ``workers`` row alive,
-passes cancellation requests to running attempts, and rescues jobs whose
-worker died.
+"""The heartbeat thread: beats this worker's ``LockKeeper`` (its jobs' locks,
+cancellation requests), keeps its ``workers`` row alive, and rescues jobs
+whose worker died.
 
 It is a thread, not an event-loop task, so that an async job blocking the
 loop cannot starve it: a job longer than the lock timeout is never taken from
@@ -16,9 +16,9 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from jobmill.clock import utcnow
-from jobmill.keeper import heartbeat_interval
+from jobmill.keeper import LockKeeper, heartbeat_interval
 from jobmill.store import Store
-from jobmill.worker.attempts import Attempts, RunningAttempt
+from jobmill.worker.attempts import RunningAttempt
 from jobmill.worker.errors import ErrorStreak
 
 logger = logging.getLogger("jobmill.worker")
@@ -35,17 +35,15 @@ class Heartbeat:
         self,
         store: Store,
         worker_id: str,
-        attempts: Attempts,
-        lock_timeout: float,
+        keeper: LockKeeper[RunningAttempt],
         *,
         register: Callable[[], None],
         on_rescued: Callable[[], None],
     ) -> None:
         self.store = store
         self.worker_id = worker_id
-        self.attempts = attempts
-        self.lock_timeout = lock_timeout
-        self.interval = heartbeat_interval(lock_timeout)
+        self.keeper = keeper
+        self.interval = heartbeat_interval(keeper.lock_timeout)
         self._register = register
         self._on_rescued = on_rescued
         self._stopping = threading.Event()
@@ -71,8 +69,8 @@ class Heartbeat:
     def tick(self, now: datetime | None = None) -> None:
         """One round of every duty; a failing duty does not keep the others from running."""
         now = now or utcnow()
-        self._guarded("extending locks", self.extend_locks, now)
-        self._guarded("worker heartbeat", self.beat, now)
+        self._guarded("extending locks", self.keeper.beat, now)
+        self._guarded("worker heartbeat", self.beat_worker, now)
         self._guarded("rescuing expired locks", self.rescue, now)
 
     def _guarded(self, duty: str, action: Callable[[datetime], None], now: datetime) -> None:
@@ -84,34 +82,7 @@ class Heartbeat:
         else:
             streak.succeeded()
 
-    def extend_locks(self, now: datetime) -> None:
-        running = self.attempts.snapshot()
-        if not running:
-            return
-        ids = sorted({attempt.record.id for attempt in running})
-        answer = self.store.heartbeat(self.worker_id, ids, self.lock_timeout, now)
-        for attempt in running:
-            if attempt.record.id not in answer:
-                self._lost(attempt)
-            elif answer[attempt.record.id] and not attempt.context.cancel_requested:
-                logger.info("cancelling %s %s as requested", attempt.record.job_name, attempt.lock)
-                attempt.context.request_cancel()
-
-    def _lost(self, attempt: RunningAttempt) -> None:
-        if attempt.settling or attempt.lock_lost:
-            return  # it just finished (or was released): nothing to extend
-        attempt.lock_lost = True
-        record = attempt.record
-        logger.warning(
-            "lost the lock of %s %s attempt %d (it expired and was rescued); "
-            "asking it to stop, its result will be discarded",
-            record.job_name,
-            record.id,
-            record.attempts,
-        )
-        attempt.context.request_cancel()
-
-    def beat(self, now: datetime) -> None:
+    def beat_worker(self, now: datetime) -> None:
         if not self.store.heartbeat_worker(self.worker_id, now):
             logger.warning("the row of worker %s was pruned; registering again", self.worker_id)
             self._register()

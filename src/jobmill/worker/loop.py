@@ -16,10 +16,11 @@ from functools import partial
 from typing import Any
 
 from jobmill.job import Job
+from jobmill.keeper import LockKeeper
 from jobmill.outcomes import Lock
 from jobmill.records import JobMetadata
 from jobmill.store import Store
-from jobmill.worker.attempts import Attempts, RunningAttempt
+from jobmill.worker.attempts import RunningAttempt
 from jobmill.worker.errors import ErrorStreak
 from jobmill.worker.execution import WorkerRunner
 from jobmill.worker.wakeup import Waker
@@ -46,7 +47,6 @@ class ClaimLoop:
         progress_interval: float,
         burst: bool,
         waker: Waker,
-        attempts: Attempts,
     ) -> None:
         self.store = store
         self.worker_id = worker_id
@@ -58,8 +58,9 @@ class ClaimLoop:
         self.poll_interval = poll_interval
         self.burst = burst
         self.waker = waker
-        self.attempts = attempts
-        self.runner = WorkerRunner(store, progress_interval, attempts)
+        # The attempts running here; the heartbeat keeps their locks alive.
+        self.keeper: LockKeeper[RunningAttempt] = LockKeeper(store, lock_timeout)
+        self.runner = WorkerRunner(store, progress_interval)
         self.pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="jobmill-job")
         self.processed = 0
         self.abandoned = 0
@@ -73,14 +74,14 @@ class ClaimLoop:
         """Until ``stopping`` is set; in burst mode also until nothing is ready or running."""
         look_first = True
         while not stopping.is_set():
-            free = self.concurrency - len(self.attempts)
+            free = self.concurrency - len(self.keeper)
             claimed = await self._claim(free, look_first) if free > 0 else []
             if claimed is None:
                 await self.waker.wait(self._retry_in)
                 continue
             for record in claimed:
                 self._start(record)
-            if self.burst and not claimed and not len(self.attempts):
+            if self.burst and not claimed and not len(self.keeper):
                 return
             # A full batch suggests more work is ready: claim again without looking.
             look_first = len(claimed) < free
@@ -115,7 +116,7 @@ class ClaimLoop:
     def reconcile(self) -> None:
         """Release jobs locked by this worker that it is not running (a claim whose
         answer was lost, an outcome that could not be written)."""
-        held = {attempt.lock for attempt in self.attempts.snapshot()}
+        held = {attempt.lock for attempt in self.keeper.snapshot()}
         for record in self.store.jobs_locked_by(self.worker_id):
             lock = Lock.of(record)
             if lock not in held and self.store.release(lock):
@@ -132,7 +133,7 @@ class ClaimLoop:
         job_class = self.job_classes[record.job_name]
         context = self.runner.context(record)
         attempt = RunningAttempt(record, job_class, context)
-        self.attempts.add(attempt)
+        self.keeper.add(attempt)
         future: asyncio.Future[Any]
         if job_class.is_async:
             future = asyncio.ensure_future(self.runner.arun(job_class, record, context))
@@ -143,7 +144,7 @@ class ClaimLoop:
         future.add_done_callback(partial(self._done, attempt))
 
     def _done(self, attempt: RunningAttempt, future: asyncio.Future[Any]) -> None:
-        if not self.attempts.remove(attempt):
+        if not self.keeper.remove(attempt):
             return  # released at shutdown
         self.processed += 1
         record = attempt.record
@@ -176,11 +177,11 @@ class ClaimLoop:
 
     async def wind_down(self, grace: float) -> None:
         """Let running jobs finish for ``grace`` seconds, then release the rest to pending."""
-        futures = [attempt.future for attempt in self.attempts.snapshot() if attempt.future]
+        futures = [attempt.future for attempt in self.keeper.snapshot() if attempt.future]
         if futures and grace > 0:
             logger.info("waiting up to %g s for %d running jobs", grace, len(futures))
             await asyncio.wait(futures, timeout=grace)
-        leftovers = self.attempts.snapshot()
+        leftovers = self.keeper.snapshot()
         if not leftovers:
             return
         released = await asyncio.to_thread(self.release, leftovers)
@@ -214,8 +215,8 @@ class ClaimLoop:
                 )
                 continue
             if done:
-                attempt.lock_lost = True
-                self.attempts.remove(attempt)
+                attempt.context.lock_lost = True
+                self.keeper.remove(attempt)
                 released.append(attempt)
                 logger.info("released %s %s back to pending", record.job_name, record.id)
         return released

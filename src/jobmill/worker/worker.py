@@ -19,7 +19,6 @@ from jobmill.errors import ConfigurationError
 from jobmill.job import Job
 from jobmill.runtime import get_settings, get_store
 from jobmill.store import Store
-from jobmill.worker.attempts import Attempts
 from jobmill.worker.cron import run_cron_scheduler
 from jobmill.worker.errors import ErrorStreak, is_transient
 from jobmill.worker.heartbeat import STALE_WORKER_AFTER, Heartbeat
@@ -111,7 +110,6 @@ class Worker:
 
     async def _serve(self, store: Store, job_classes: dict[str, type[Job[Any, Any]]]) -> None:
         assert self._loop is not None and self._stopping is not None
-        attempts = Attempts()
         self._waker = waker = Waker(store, self.queues)
         self._claims = claims = ClaimLoop(
             store,
@@ -124,13 +122,11 @@ class Worker:
             progress_interval=get_settings().progress_interval,
             burst=self.burst,
             waker=waker,
-            attempts=attempts,
         )
         heartbeat = Heartbeat(
             store,
             self.id,
-            attempts,
-            self.lock_timeout,
+            claims.keeper,
             register=lambda: self._register(store),
             on_rescued=waker.wake,
         )
@@ -243,7 +239,7 @@ class Worker:
         claims = self._claims
         if claims is not None:
             releasing = threading.Thread(
-                target=claims.release, args=(claims.attempts.snapshot(),), daemon=True
+                target=claims.release, args=(claims.keeper.snapshot(),), daemon=True
             )
             releasing.start()
             releasing.join(ABORT_RELEASE_SECONDS)
