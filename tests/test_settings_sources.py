@@ -8,6 +8,7 @@ import pytest
 
 from jobmill import ConfigurationError
 from jobmill.settings import load_settings
+from jobmill.store.dialects import dialect_for
 
 
 def test_defaults() -> None:
@@ -15,7 +16,8 @@ def test_defaults() -> None:
     assert settings.database_url == "sqlite:///jobmill.db"
     assert settings.lock_timeout == 300
     assert settings.imports == []
-    assert settings.upgrades_automatically
+    assert settings.auto_upgrade is None
+    assert dialect_for(settings.database_url).upgrades_automatically
 
 
 def test_precedence_code_env_pyproject(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -42,7 +44,8 @@ def test_jobmill_toml(tmp_path: Path) -> None:
 
 
 def test_postgres_is_not_upgraded_implicitly() -> None:
-    assert not load_settings(database_url="postgresql://localhost/x").upgrades_automatically
+    url = load_settings(database_url="postgresql+psycopg://localhost/x").database_url
+    assert not dialect_for(url).upgrades_automatically
 
 
 @pytest.mark.parametrize(

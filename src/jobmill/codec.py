@@ -103,9 +103,6 @@ class Codec:
             ) from exc
         return typed, stored
 
-    def decode_result(self, stored: Any) -> Any:
-        return None if stored is None else self._result.validate_python(stored)
-
     def params_schema(self) -> dict[str, Any]:
         return self._params.json_schema()
 

@@ -56,7 +56,6 @@ class ProgressReporter:
         self._last_flush = time.monotonic()
         self._flushing = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self.lost_lock = False
 
     def update(self, percent: float, message: str | None) -> None:
         if message is not None:
@@ -108,7 +107,6 @@ class ProgressReporter:
             logger.debug("progress write postponed: %s", exc)
             return
         if not written:
-            self.lost_lock = True
             logger.warning("progress of job %s discarded: lock lost", self._lock.job_id)
 
     def take(self) -> list[ProgressUpdate]:

@@ -45,7 +45,7 @@ def get_store() -> Store:
             _store = Store.from_url(
                 settings.database_url,
                 pool_size=settings.concurrency + 2,
-                auto_upgrade=settings.upgrades_automatically,
+                auto_upgrade=settings.auto_upgrade,
             )
         return _store
 

@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     grace_period: float = Field(30.0, ge=0)
     progress_interval: float = Field(0.25, ge=0)
     concurrency: int = Field(10, ge=1)
-    auto_upgrade: bool | None = None
+    auto_upgrade: bool | None = None  # None: as the database does (SQLite yes, PostgreSQL no)
     dashboard_auth: str | None = None
     dashboard_secret: str | None = None
 
@@ -46,13 +46,6 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
-
-    @property
-    def upgrades_automatically(self) -> bool:
-        """SQLite databases are upgraded on first use unless told otherwise."""
-        if self.auto_upgrade is not None:
-            return self.auto_upgrade
-        return self.database_url.startswith("sqlite")
 
     @classmethod
     def settings_customise_sources(

@@ -60,7 +60,8 @@ def create_app(
     auth = auth if auth is not None else settings.dashboard_auth
     secret = secret if secret is not None else settings.dashboard_secret
     credentials = Credentials.parse(auth) if auth is not None else None
-    # Retries take the job class's max_attempts when it is importable here.
+    # Cron entries are checked (enable) and run (run now) against their job
+    # classes, so the job modules must be imported here.
     registry.import_job_modules(settings.imports)
     app = Starlette(
         routes=[*routes, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],

@@ -22,9 +22,12 @@ class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, Worker
     """Every storage operation jobmill performs."""
 
     @classmethod
-    def from_url(cls, url: str, pool_size: int = 10, auto_upgrade: bool = True) -> Store:
+    def from_url(cls, url: str, pool_size: int = 10, auto_upgrade: bool | None = True) -> Store:
+        """A store on ``url``, its schema upgraded when ``auto_upgrade`` (None: when
+        the database's dialect upgrades on first use, as SQLite does)."""
         engine, dialect = make_engine(url, pool_size)
-        ensure_schema(engine, auto_upgrade)
+        upgrade = dialect.upgrades_automatically if auto_upgrade is None else auto_upgrade
+        ensure_schema(engine, upgrade)
         return cls(engine, dialect)
 
 

@@ -171,9 +171,8 @@ class CronOps(EnqueueOps):
         now = now or utcnow()
         with self.write() as conn:
             new_id = conn.execute(
-                self.dialect.insert_factory(cron_jobs)
+                self.dialect.insert_ignoring_conflicts(cron_jobs, ["name"])
                 .values(entry.row(now))
-                .on_conflict_do_nothing(index_elements=["name"])
                 .returning(cron_jobs.c.id)
             ).scalar()
             if new_id is None:
@@ -331,9 +330,8 @@ class CronOps(EnqueueOps):
 
     def _upsert_entry(self, conn: Connection, entry: NewCronJob, now: datetime) -> CronJob:
         inserted = conn.execute(
-            self.dialect.insert_factory(cron_jobs)
+            self.dialect.insert_ignoring_conflicts(cron_jobs, ["name"])
             .values(entry.row(now))
-            .on_conflict_do_nothing(index_elements=["name"])
             .returning(cron_jobs.c.id)
         ).scalar()
         if inserted is not None:

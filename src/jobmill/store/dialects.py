@@ -3,19 +3,32 @@
 Every statement is shared except what is named here: engine set-up (SQLite:
 WAL, busy timeout, ``BEGIN IMMEDIATE``), how claim candidates are locked
 (PostgreSQL: ``FOR UPDATE SKIP LOCKED`` in a MATERIALIZED CTE; SQLite has one
-writer, so the immediate transaction is the lock), insert-or-ignore, and
-wake-ups (PostgreSQL ``NOTIFY``; SQLite polls).
+writer, so the immediate transaction is the lock), insert-or-ignore, wake-ups
+(PostgreSQL ``NOTIFY`` and a listener; SQLite polls), whether the schema is
+upgraded on first use, and which extra installs the driver.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Connection, Engine, Select, Update, event, func, text, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Engine,
+    Select,
+    Table,
+    Update,
+    event,
+    func,
+    text,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.sql.dml import Insert
 
 from jobmill.errors import ConfigurationError
@@ -48,12 +61,23 @@ POSTGRES_CONNECT_DEFAULTS: dict[str, Any] = {
 }
 
 
+class Listener(Protocol):
+    """Hears of jobs enqueued by other processes: ``callback(queue)``, from a thread."""
+
+    def start(self, callback: Callable[[str], None]) -> None: ...
+
+    def stop(self) -> None: ...
+
+
 class Dialect:
     """Behaviour shared by every backend; subclasses override the named gaps."""
 
     name = "generic"
-    supports_listen = False
     insert_factory: Any = None
+    # Upgraded on first use unless the settings say otherwise (``auto_upgrade``).
+    upgrades_automatically = False
+    # The ``jobmill[...]`` extra that installs the driver, if one does.
+    extra: str | None = None
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         return {}
@@ -71,13 +95,20 @@ class Dialect:
             update(jobs).where(jobs.c.id.in_(candidates.scalar_subquery())).values(**values)
         ).returning(*jobs.c)
 
-    def insert_ignoring_conflicts(self, index_elements: list[str], where: Any) -> Insert:
-        """INSERT that silently skips rows violating the given partial unique index."""
-        stmt = self.insert_factory(jobs)
+    def insert_ignoring_conflicts(
+        self, table: Table, index_elements: list[str], where: Any = None
+    ) -> Insert:
+        """INSERT into ``table`` that silently skips rows violating the given
+        (partial, with ``where``) unique index."""
+        stmt = self.insert_factory(table)
         return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=where)  # type: ignore[no-any-return]
 
     def notify(self, connection: Connection, queues: set[str]) -> None:
         """Wake listening workers once the transaction commits."""
+
+    def listener(self, url: URL) -> Listener | None:
+        """Something that hears of enqueues in other processes, or None (poll)."""
+        return None
 
     def seconds_between(self, start: Any, end: Any) -> ColumnElement[Any]:
         """``end - start`` in seconds, for two timestamp columns."""
@@ -87,9 +118,11 @@ class Dialect:
 class SQLiteDialect(Dialect):
     name = "sqlite"
     insert_factory = staticmethod(sqlite.insert)
+    upgrades_automatically = True
 
     def __init__(self, driver: str) -> None:
         self.driver = driver
+        self.extra = "libsql" if driver == "libsql" else None
         self._writer = threading.RLock()
 
     def write_gate(self) -> AbstractContextManager[Any]:
@@ -136,8 +169,8 @@ class SQLiteDialect(Dialect):
 
 class PostgresDialect(Dialect):
     name = "postgresql"
-    supports_listen = True
     insert_factory = staticmethod(postgresql.insert)
+    extra = "postgres"
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         # pool_pre_ping replaces connections that died while idle in the pool
@@ -165,6 +198,11 @@ class PostgresDialect(Dialect):
             connection.execute(
                 text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, :queue)"), {"queue": queue}
             )
+
+    def listener(self, url: URL) -> Listener | None:
+        from jobmill.store.listen import PostgresListener
+
+        return PostgresListener(url)
 
 
 def normalise_url(url: str) -> str:

@@ -25,10 +25,9 @@ def make_engine(url: str, pool_size: int = 10) -> tuple[Engine, Dialect]:
     try:
         engine = create_engine(url, **dialect.engine_options(pool_size))
     except ModuleNotFoundError as exc:
-        extra = "postgres" if dialect.name == "postgresql" else "libsql"
+        hint = f": pip install 'jobmill[{dialect.extra}]'" if dialect.extra else ""
         raise ConfigurationError(
-            f"database_url {url.split('://')[0]}:// needs {exc.name!r}: "
-            f"pip install 'jobmill[{extra}]'"
+            f"database_url {url.split('://')[0]}:// needs {exc.name!r}{hint}"
         ) from exc
     dialect.prepare_engine(engine)
     # Forked children must not share their parent's pooled connections. A weak

@@ -149,7 +149,7 @@ class EnqueueOps(StoreBase):
         # Insert-or-ignore against the partial unique index, then read back the
         # holder; loop in case the holder finished in between.
         stmt = self.dialect.insert_ignoring_conflicts(
-            ["job_name", "unique_key"], text(f"unique_key IS NOT NULL AND {ACTIVE}")
+            jobs, ["job_name", "unique_key"], text(f"unique_key IS NOT NULL AND {ACTIVE}")
         ).returning(jobs.c.id)
         while True:
             inserted = conn.execute(stmt, job.row(now)).scalar()

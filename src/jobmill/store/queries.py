@@ -29,7 +29,6 @@ class JobFilter:
     job_name: str | None = None
     queue: str | None = None
     id_prefix: str | None = None
-    scheduled_only: bool = False
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
         if self.status:
@@ -41,8 +40,6 @@ class JobFilter:
         if self.id_prefix:
             prefix = self.id_prefix.lower()
             stmt = stmt.where(jobs.c.id >= prefix, jobs.c.id < prefix_upper_bound(prefix))
-        if self.scheduled_only:
-            stmt = stmt.where(jobs.c.status == JobStatus.PENDING, jobs.c.run_at > func.now())
         return stmt
 
 

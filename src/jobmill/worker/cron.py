@@ -1,17 +1,16 @@
 """The cron scheduler as a task inside a worker (``scheduler=False`` to opt out).
 
-The scheduler lives in ``jobmill.cron``; when that package is not installed
-the worker runs without it. A scheduler that crashes is logged and restarted
-with backoff: cron trouble never stops the worker from running jobs.
+A scheduler that crashes is logged and restarted with backoff: cron trouble
+never stops the worker from running jobs.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 
+from jobmill.cron.scheduler import Scheduler
 from jobmill.store import Store
 from jobmill.worker.errors import ErrorStreak
 
@@ -20,17 +19,10 @@ logger = logging.getLogger("jobmill.worker")
 
 async def run_cron_scheduler(store: Store, poll_interval: float, stop: asyncio.Event) -> None:
     """Run the scheduler until ``stop`` is set."""
-    try:
-        scheduler_class = importlib.import_module("jobmill.cron.scheduler").Scheduler
-    except ModuleNotFoundError as exc:
-        if exc.name not in ("jobmill.cron", "jobmill.cron.scheduler"):
-            raise
-        logger.debug("jobmill.cron is not available: no cron scheduler in this worker")
-        return
     streak = ErrorStreak("cron scheduler", logger)
     while not stop.is_set():
         try:
-            await scheduler_class(store, poll_interval=poll_interval).arun(stop)
+            await Scheduler(store, poll_interval=poll_interval).arun(stop)
             return
         except Exception as exc:
             delay = streak.failed(exc)

@@ -1,10 +1,10 @@
 """Waking the claim loop: at once when a job is enqueued, else every poll interval.
 
-Enqueues in this process call back through ``store.enqueue_listeners``; on
-PostgreSQL, enqueues anywhere arrive through LISTEN/NOTIFY when the listener
-module is available. Polling stays on in every case: jobs scheduled for later,
-retries whose backoff ended and notifications lost during an outage are only
-found by looking.
+Enqueues in this process call back through ``store.enqueue_listeners``;
+enqueues anywhere arrive through the dialect's listener where it has one
+(PostgreSQL: LISTEN/NOTIFY). Polling stays on in every case: jobs scheduled for
+later, retries whose backoff ended and notifications lost during an outage are
+only found by looking.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from jobmill.store import Store
+from jobmill.store.dialects import Listener
 
 logger = logging.getLogger("jobmill.worker")
 
@@ -28,14 +28,13 @@ class Waker:
         self.queues = frozenset(queues) if queues else None
         self._event: asyncio.Event | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._listener: Any = None
+        self._listener: Listener | None = None
 
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._event = asyncio.Event()
         self.store.enqueue_listeners.append(self._heard)
-        if self.store.dialect.supports_listen:
-            self._listener = _start_listener(self.store, self._heard_one)
+        self._listener = self._start_listener()
 
     def stop(self) -> None:
         with contextlib.suppress(ValueError):
@@ -65,20 +64,13 @@ class Waker:
     def _heard_one(self, queue: str) -> None:
         self._heard({queue})
 
-
-def _start_listener(store: Store, callback: Any) -> Any:
-    try:
-        from jobmill.store.listen import PostgresListener
-    except ModuleNotFoundError as exc:
-        if exc.name != "jobmill.store.listen":
-            raise
-        logger.debug("no LISTEN support available; polling only")
-        return None
-    try:
-        listener = PostgresListener(store.engine.url)
-        listener.start(callback)
-    except Exception:
-        # Wake-ups are an optimisation: a worker that cannot listen still polls.
-        logger.exception("could not start listening for enqueues; polling only")
-        return None
-    return listener
+    def _start_listener(self) -> Listener | None:
+        try:
+            listener = self.store.dialect.listener(self.store.engine.url)
+            if listener is not None:
+                listener.start(self._heard_one)
+        except Exception:
+            # Wake-ups are an optimisation: a worker that cannot listen still polls.
+            logger.exception("could not start listening for enqueues; polling only")
+            return None
+        return listener
