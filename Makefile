@@ -34,10 +34,11 @@ test: $(STAMP) lint ## Lint, type-check and run the whole test suite
 test-fast: $(STAMP) ## Run the tests, skipping the slow process tests
 	$(BIN)/pytest -m "not slow"
 
-lint: $(STAMP) ## ruff and mypy
+lint: $(STAMP) ## ruff, mypy and the import layers (import-linter)
 	$(BIN)/ruff check src tests bench examples scripts
 	$(BIN)/ruff format --check src tests bench examples scripts
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code
 	$(BIN)/ruff check --fix src tests bench examples scripts
