@@ -1,6 +1,6 @@
 """Keeping running attempts' locks alive: one registry and one beat for the
 attempts a worker runs and for those run in their caller (``now``,
-``execute_from_database``, ``drain``).
+``execute_from_database``).
 
 Each beat extends every held lock in one fenced statement and passes on what
 it learns: a cancellation request (``jobmill.cancel``) asks the attempt to
