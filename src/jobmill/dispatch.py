@@ -396,7 +396,9 @@ def _not_claimable(store: Store, job_id: str) -> Exception:
         return exc
     if current.status is JobStatus.PENDING:
         waiting = [
-            j.id for j in store.jobs_by_ids(store.dependency_ids(job_id)) if j.status != "completed"
+            j.id
+            for j in store.jobs_by_ids(store.dependency_ids(job_id))
+            if j.status is not JobStatus.COMPLETED
         ]
         return JobStateError(f"job {job_id} is waiting on dependencies: {', '.join(waiting)}")
     return JobStateError(f"job {job_id} is {current.status}, not pending")

@@ -17,6 +17,7 @@ from rich.table import Table
 
 from jobmill.cli.output import format_percent, make_table, styled_status
 from jobmill.clock import utcnow
+from jobmill.events import EventKind
 from jobmill.humanize import format_duration, format_time, short_ids
 from jobmill.records import JobEvent, JobMetadata
 
@@ -85,11 +86,11 @@ def print_job(
     if record.error_traceback:
         console.print("\n[bold red]Traceback[/bold red]")
         console.print(record.error_traceback.rstrip(), markup=False)
-    progress = [event for event in events if event.kind == "progress"]
+    progress = [event for event in events if event.kind is EventKind.PROGRESS]
     if progress:
         console.print("\n[bold]Progress[/bold]")
         console.print(_progress_table(console, progress))
-    others = [event for event in events if event.kind != "progress"]
+    others = [event for event in events if event.kind is not EventKind.PROGRESS]
     console.print("\n[bold]Events[/bold]")
     console.print(_events_table(console, others))
 
@@ -184,7 +185,7 @@ def _events_table(console: Console, events: Sequence[JobEvent]) -> Table:
 
 def _details(event: JobEvent) -> str:
     parts = [event.error or "", event.message or ""]
-    if event.progress is not None and event.kind != "completed":
+    if event.progress is not None and event.kind is not EventKind.COMPLETED:
         parts.append(format_percent(event.progress))
     return "  ".join(part for part in parts if part)
 
