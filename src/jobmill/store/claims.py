@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Update, and_, bindparam, exists, select, update
+from sqlalchemy import ColumnElement, Connection, Update, and_, bindparam, exists, select, update
 
 from jobmill.clock import utcnow
 from jobmill.records import JobMetadata
@@ -88,6 +88,30 @@ _CLAIM_ONE = (
 )
 
 
+def claim_ready(
+    conn: Connection,
+    dialect: Dialect,
+    worker_id: str,
+    limit: int,
+    lock_timeout: float,
+    queues: Sequence[str] | None,
+    job_names: Sequence[str] | None,
+    now: datetime,
+) -> list[JobMetadata]:
+    """``claim_jobs`` on the caller's write transaction ``conn`` (so a writer can
+    record outcomes and claim the next jobs in one commit)."""
+    _, params = _ready_params(now, queues, job_names)
+    stmt = _claim_statement(dialect, bool(queues), job_names is not None)
+    params.update(
+        limit=limit,
+        worker_id=worker_id,
+        locked_until=now + timedelta(seconds=lock_timeout),
+    )
+    claimed = [metadata_from_row(row) for row in conn.execute(stmt, params).all()]
+    claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
+    return claimed
+
+
 class ClaimOps(StoreBase):
     def has_ready_jobs(
         self,
@@ -112,18 +136,10 @@ class ClaimOps(StoreBase):
     ) -> list[JobMetadata]:
         """Atomically move up to ``limit`` ready jobs to running, best first."""
         now = now or utcnow()
-        _, params = _ready_params(now, queues, job_names)
-        stmt = _claim_statement(self.dialect, bool(queues), job_names is not None)
-        params.update(
-            limit=limit,
-            worker_id=worker_id,
-            locked_until=now + timedelta(seconds=lock_timeout),
-        )
         with self.write() as conn:
-            rows = conn.execute(stmt, params).all()
-        claimed = [metadata_from_row(row) for row in rows]
-        claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
-        return claimed
+            return claim_ready(
+                conn, self.dialect, worker_id, limit, lock_timeout, queues, job_names, now
+            )
 
     def claim_job(
         self, job_id: str, worker_id: str, lock_timeout: float, now: datetime | None = None
