@@ -78,7 +78,8 @@ class AuthMiddleware:
     """Basic auth when credentials are set; else only loopback clients get in.
 
     ``external_auth`` trusts the host application to have authenticated the
-    request already (the dashboard mounted behind the application's own login).
+    request already (the dashboard mounted behind the application's own login);
+    a user name the application put in ``scope["state"]["user"]`` is kept.
     The user name (or None) is left in ``scope["state"]["user"]``.
     """
 
@@ -94,7 +95,8 @@ class AuthMiddleware:
             await self.app(scope, receive, send)
             return
         state = scope.setdefault("state", {})
-        state["user"] = None
+        # Behind the host application's login, the user it named (if any) acts.
+        state["user"] = state.get("user") if self.external_auth else None
         refusal = self._refusal(scope, state)
         if refusal is not None:
             await refusal(scope, receive, send)

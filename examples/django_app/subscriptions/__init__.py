@@ -1,0 +1,1 @@
+"""Newsletter subscriptions: a confirmation email is queued once the signup commits."""
