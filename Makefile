@@ -10,11 +10,11 @@ LOCK := requirements/lock.txt
 PIP_LOCKED := $(BIN)/pip install --quiet --constraint $(LOCK) --build-constraint $(LOCK)
 
 .DEFAULT_GOAL := help
-.PHONY: help venv demo test test-fast lint format docs docs-serve package lock latest bench \
-	bench-quick bench-readme clean
+.PHONY: help venv demo test test-fast lint format docs docs-serve screenshots package lock latest \
+	bench bench-quick bench-readme clean
 
 help: ## Show the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml $(LOCK)
 	$(PYTHON) -m venv $(VENV)
@@ -35,20 +35,23 @@ test-fast: $(STAMP) ## Run the tests, skipping the slow process tests
 	$(BIN)/pytest -m "not slow"
 
 lint: $(STAMP) ## ruff, mypy and the import layers (import-linter)
-	$(BIN)/ruff check src tests bench examples scripts
-	$(BIN)/ruff format --check src tests bench examples scripts
+	$(BIN)/ruff check src tests bench examples scripts docs/hooks
+	$(BIN)/ruff format --check src tests bench examples scripts docs/hooks
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
 format: $(STAMP) ## Format the code
-	$(BIN)/ruff check --fix src tests bench examples scripts
-	$(BIN)/ruff format src tests bench examples scripts
+	$(BIN)/ruff check --fix src tests bench examples scripts docs/hooks
+	$(BIN)/ruff format src tests bench examples scripts docs/hooks
 
 docs: $(STAMP) ## Build the documentation site into site/ (warnings are errors)
-	$(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+screenshots: $(STAMP) ## Retake the dashboard screenshots in docs/images (the browser test)
+	DASHBOARD_SCREENSHOTS=$(CURDIR)/docs/images $(BIN)/pytest -q tests/test_dashboard_browser.py -k screenshots
 
 docs-serve: $(STAMP) ## Serve the documentation on 127.0.0.1:8001, rebuilt on change
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8001
 
 package: $(STAMP) ## Build the wheel and sdist, install each in a fresh virtualenv, smoke-test
 	$(BIN)/python scripts/check_package.py

@@ -2,7 +2,8 @@
 render, and a running job's progress bar moves without the page reloading.
 
 Skips when chromium or playwright is missing, except in CI, where it must run
-(``.ci/run`` installs chromium).
+(``.ci/run`` installs chromium). ``make screenshots`` saves the screenshots of
+the main pages, taken here, into ``docs/images`` (``DASHBOARD_SCREENSHOTS``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ import pytest
 import uvicorn
 
 import jobmill
+import screenshot_jobs as shots
 from dashboard_jobs import GATES, DashboardFailJob, DashboardSteppedJob
+from jobmill.cron import add_cron_job
 from jobmill.dashboard import create_app
 from jobmill.store import Store
 
@@ -154,3 +157,65 @@ def test_every_page_loads_without_a_failed_request_or_console_error(
         page.wait_for_load_state("networkidle")
     page.close()
     assert problems == []
+
+
+@pytest.fixture
+def screenshot_dir(tmp_path: Path) -> Path:
+    """Where the screenshots go: ``DASHBOARD_SCREENSHOTS`` (docs/images), else a temp dir."""
+    target = Path(os.environ.get("DASHBOARD_SCREENSHOTS") or tmp_path)
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+@pytest.fixture
+def busy_queue(sqlite_configured: Store) -> Iterator[str]:
+    """Completed, failed, pending, scheduled and running jobs and a cron entry;
+    yields the running job's id."""
+    for customer in range(1, 7):
+        shots.SendInvoiceJob.now(customer_id=customer)
+    for path in ("team.jpg", "office.jpg", "launch.jpg"):
+        shots.ResizeImageJob.now(path=path)
+    for account in ("acme", "globex"):
+        with pytest.raises(jobmill.JobFailed):
+            shots.SyncCrmAccountJob.now(account=account)
+    shots.SendInvoiceJob.later(customer_id=7)
+    shots.ResizeImageJob.set(delay=3600).later(path="banner.jpg", width=2400)
+    add_cron_job(
+        name="weekly-report",
+        job=shots.WeeklyReportJob,
+        expression="0 7 * * MON",
+        timezone="Europe/Berlin",
+    )
+    shots.IMPORT_GATE.clear()
+    job_id = shots.ImportContactsJob.later(file="contacts.csv")
+    runner = threading.Thread(target=shots.ImportContactsJob.execute_from_database, args=(job_id,))
+    runner.start()
+    try:
+        wait_for(lambda: jobmill.get(job_id).progress == 40, "the import's progress")
+        yield job_id
+    finally:
+        shots.IMPORT_GATE.set()
+        runner.join(timeout=30)
+
+
+def test_screenshots_of_the_main_pages(
+    browser: Any, server: str, busy_queue: str, screenshot_dir: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    pages = {
+        "overview": ("/", "Overview"),
+        "jobs": ("/jobs", "Jobs"),
+        "job": (f"/jobs/{busy_queue}", "ImportContactsJob"),
+        "failed": ("/failed", "Failed"),
+        "cron": ("/cron", "Cron"),
+    }
+    for name, (path, heading) in pages.items():
+        page.goto(f"{server}{path}")
+        page.wait_for_load_state("networkidle")
+        expect(page.locator("h1")).to_contain_text(heading)
+        shot = screenshot_dir / f"dashboard-{name}.png"
+        page.screenshot(path=str(shot))
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    page.close()

@@ -16,20 +16,31 @@ from fastapi_app import database
 from fastapi_app.database import Order
 from fastapi_app.jobs import BuildSalesReportJob, SendReceiptJob
 from fastapi_app.main import create_app
+from jobmill import runtime
 from jobmill.store import JobFilter, Store
 
 CUSTOMER = {"Authorization": "Bearer customer-token"}
 
 
+# --8<-- [start:fixture]
 @pytest.fixture
-def shop(configured: Store) -> Iterator[TestClient]:
-    with TestClient(create_app(), base_url="http://localhost") as client:
-        yield client
-    database.dispose()
+def shop(database_url: str) -> Iterator[TestClient]:
+    # jobmill's tables do not exist yet: the app creates them at start-up, not
+    # inside its first request's transaction (on SQLite that would deadlock).
+    jobmill.configure(database_url=database_url, auto_upgrade=True, progress_interval=0)
+    try:
+        with TestClient(create_app(), base_url="http://localhost") as client:
+            yield client
+    finally:
+        database.dispose()
+        runtime.reset()
 
 
 def run_worker() -> None:
     jobmill.Worker(burst=True, scheduler=False).run()
+
+
+# --8<-- [end:fixture]
 
 
 def receipt_jobs(store: Store) -> list[jobmill.JobMetadata]:
@@ -55,14 +66,14 @@ def test_an_order_and_its_receipt_job_commit_together(shop: TestClient) -> None:
         assert db.get_one(Order, body["order_id"]).receipt_sent is True
 
 
-def test_a_refused_order_leaves_no_job(shop: TestClient, configured: Store) -> None:
+def test_a_refused_order_leaves_no_job(shop: TestClient) -> None:
     order = {"email": "ada@example.com", "total_cents": 1250}
     assert shop.post("/orders", json=order, headers=CUSTOMER).status_code == 201
     again = shop.post("/orders", json=order, headers=CUSTOMER)
     assert again.status_code == 409 and "already ordered" in again.text
     invalid = shop.post("/orders", json={"email": "nobody", "total_cents": 0}, headers=CUSTOMER)
     assert invalid.status_code == 422
-    assert len(receipt_jobs(configured)) == 1
+    assert len(receipt_jobs(runtime.get_store())) == 1
 
 
 def test_a_rolled_back_session_takes_its_job_with_it(shop: TestClient) -> None:

@@ -34,6 +34,7 @@ def current_user(request: Request) -> User:
     return user
 
 
+# --8<-- [start:staff_only]
 class StaffOnly:
     """ASGI wrapper for a mounted app: staff pass, with their name in
     ``scope["state"]["user"]``; others get 401 or 403."""
@@ -50,3 +51,6 @@ class StaffOnly:
                 return
             scope.setdefault("state", {})["user"] = user.name
         await self.app(scope, receive, send)
+
+
+# --8<-- [end:staff_only]

@@ -33,6 +33,7 @@ class Order(Base):
     receipt_sent: Mapped[bool] = mapped_column(default=False)
 
 
+# --8<-- [start:engine]
 def setup(url: str | None = None) -> Engine:
     """The shop's engine for ``url`` (default: jobmill's ``database_url``), tables created."""
     url = url or get_settings().database_url
@@ -64,6 +65,9 @@ def make_engine(url: str) -> Engine:
         connection.exec_driver_sql("BEGIN IMMEDIATE")
 
     return engine
+
+
+# --8<-- [end:engine]
 
 
 @contextmanager

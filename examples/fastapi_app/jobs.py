@@ -30,6 +30,7 @@ class SendReceiptJob(Job[ReceiptParams, str]):
             return order.email
 
 
+# --8<-- [start:report_job]
 class ReportParams(BaseModel):
     min_total_cents: int = 0
 
@@ -48,6 +49,9 @@ class BuildSalesReportJob(Job[ReportParams, SalesReport]):
         await self.update_progress(10, "querying orders")
         orders, revenue = await asyncio.to_thread(_totals, params.min_total_cents)
         return SalesReport(orders=orders, revenue_cents=revenue)
+
+
+# --8<-- [end:report_job]
 
 
 def _totals(min_total_cents: int) -> tuple[int, int]:

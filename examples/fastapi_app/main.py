@@ -16,6 +16,7 @@ from fastapi_app.auth import StaffOnly, User, current_user
 from fastapi_app.database import Order
 from fastapi_app.jobs import BuildSalesReportJob, ReportParams, SendReceiptJob
 from jobmill.dashboard import create_app as create_dashboard
+from jobmill.runtime import get_store
 
 SignedIn = Annotated[User, Depends(current_user)]
 
@@ -29,6 +30,10 @@ def create_app(database_url: str | None = None) -> FastAPI:
     """The shop on ``database_url`` (default: jobmill's), the dashboard at ``/jobs``."""
     if database_url is not None:
         jobmill.configure(database_url=database_url)
+    # jobmill's tables are created (or upgraded) now, not on the first enqueue:
+    # on SQLite that would happen inside the request's own write transaction,
+    # and wait for it.
+    get_store()
     database.setup(database_url)
 
     @asynccontextmanager
@@ -41,6 +46,7 @@ def create_app(database_url: str | None = None) -> FastAPI:
     # staff member's name with every retry, cancel and discard.
     app.mount("/jobs", StaffOnly(create_dashboard(external_auth=True)))
 
+    # --8<-- [start:place_order]
     @app.post("/orders", status_code=201)
     def place_order(order: NewOrder, user: SignedIn) -> dict[str, Any]:
         with database.session() as db:
@@ -55,9 +61,14 @@ def create_app(database_url: str | None = None) -> FastAPI:
             db.commit()
             return {"order_id": row.id, "receipt_job_id": job_id}
 
+    # --8<-- [end:place_order]
+
+    # --8<-- [start:request_report]
     @app.post("/reports", status_code=202)
     async def request_report(params: ReportParams, user: SignedIn) -> dict[str, str]:
         return {"job_id": await BuildSalesReportJob.alater(params)}
+
+    # --8<-- [end:request_report]
 
     @app.get("/reports/{job_id}")
     def report_status(job_id: str, user: SignedIn) -> dict[str, Any]:

@@ -12,13 +12,16 @@ from sqlalchemy.orm import Session
 import jobmill
 from flask_app.jobs import SendWelcomeEmailJob
 from flask_app.models import Subscriber, sessions_for
-from jobmill.runtime import get_settings
+from jobmill.runtime import get_settings, get_store
 
 
 def create_app(database_url: str | None = None) -> Flask:
     """The newsletter on ``database_url`` (default: jobmill's ``database_url``)."""
     if database_url is not None:
         jobmill.configure(database_url=database_url)
+    # jobmill's tables are created (or upgraded) now, not inside the first
+    # signup's write transaction, which on SQLite they would wait for.
+    get_store()
     app = Flask(__name__)
     sessions = sessions_for(get_settings().database_url)
 
@@ -33,6 +36,7 @@ def create_app(database_url: str | None = None) -> Flask:
         if session is not None:
             session.close()
 
+    # --8<-- [start:sign_up]
     @app.post("/signups")
     def sign_up() -> tuple[dict[str, Any], int]:
         email = str((request.get_json(silent=True) or request.form).get("email", "")).strip()
@@ -52,6 +56,8 @@ def create_app(database_url: str | None = None) -> Flask:
         db().commit()
         return {"id": subscriber.id, "welcome_job_id": subscriber.welcome_job_id}, 201
 
+    # --8<-- [end:sign_up]
+
     @app.get("/signups/<int:subscriber_id>")
     def signup_status(subscriber_id: int) -> dict[str, Any]:
         subscriber = db().get(Subscriber, subscriber_id) or abort(404)
@@ -62,11 +68,14 @@ def create_app(database_url: str | None = None) -> Flask:
             "welcome_job": welcome.status if welcome else None,
         }
 
+    # --8<-- [start:worker]
     @app.cli.command("worker")
     @click.option("--burst", is_flag=True, help="Stop once no job is ready.")
     @click.option("--concurrency", type=int, default=None, help="Jobs run at once.")
     def worker(burst: bool, concurrency: int | None) -> None:
         """Run a jobmill worker for this application's jobs."""
         jobmill.Worker(concurrency=concurrency, burst=burst).run()
+
+    # --8<-- [end:worker]
 
     return app

@@ -54,3 +54,4 @@ WSGI_APPLICATION = "djangosite.wsgi.application"
 DATABASES = {"default": database_settings(DATABASE_URL)}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 USE_TZ = True
+TIME_ZONE = "UTC"

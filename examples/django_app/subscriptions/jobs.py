@@ -9,6 +9,7 @@ from jobmill import Job
 from subscriptions.models import Subscription
 
 
+# --8<-- [start:job]
 class ConfirmationParams(BaseModel):
     subscription_id: int
 
@@ -29,3 +30,6 @@ class SendConfirmationEmailJob(Job[ConfirmationParams, str]):
             return subscription.email
         finally:
             close_old_connections()
+
+
+# --8<-- [end:job]

@@ -18,6 +18,7 @@ from subscriptions.jobs import SendConfirmationEmailJob
 from subscriptions.models import Subscription
 
 
+# --8<-- [start:subscribe]
 def queue_confirmation(subscription_id: int) -> None:
     job_id = SendConfirmationEmailJob.later(subscription_id=subscription_id)
     Subscription.objects.filter(pk=subscription_id).update(confirmation_job_id=job_id)
@@ -43,6 +44,9 @@ def subscribe(request: HttpRequest) -> JsonResponse:
         {"id": subscription.pk, "confirmation_job_id": subscription.confirmation_job_id},
         status=201,
     )
+
+
+# --8<-- [end:subscribe]
 
 
 @require_GET
