@@ -89,6 +89,69 @@ def test_without_auth_only_loopback_clients_are_answered(sqlite_configured: Stor
     )
 
 
+REBINDING = {"Host": "evil.example:8000", "Origin": "http://evil.example:8000"}
+
+
+def test_without_auth_a_request_for_another_host_name_is_refused_and_does_nothing(
+    sqlite_configured: Store,
+) -> None:
+    # DNS rebinding: evil.example now resolves to 127.0.0.1, so the browser sends
+    # its own name as Host and Origin, and the page could read and post.
+    job_id = failed_job()
+    client = client_for(create_app())
+    token = csrf_token(client)
+    for path in ("/", "/jobs", f"/jobs/{job_id}", "/healthz", "/static/dashboard.css"):
+        refused = client.get(path, headers=REBINDING)
+        assert refused.status_code == 400, path
+        assert "Host 'evil.example:8000' is not this dashboard's address" in refused.text
+        assert job_id not in refused.text
+    posted = client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}, headers=REBINDING)
+    assert posted.status_code == 400
+    assert posted.headers["x-content-type-options"] == "nosniff"
+    assert "frame-ancestors 'none'" in posted.headers["content-security-policy"]
+    assert jobmill.get(job_id).status == "failed"
+
+
+@pytest.mark.parametrize(
+    "host", ["localhost", "localhost:8000", "127.0.0.1:1234", "[::1]", "[::1]:80", "LOCALHOST"]
+)
+def test_without_auth_loopback_host_names_on_any_port_are_answered(
+    sqlite_configured: Store, host: str
+) -> None:
+    assert client_for(create_app()).get("/jobs", headers={"Host": host}).status_code == 200
+
+
+@pytest.mark.parametrize("host", ["127.0.0.2", "localhost.", "127.1", "0.0.0.0", "[::2]", ""])
+def test_without_auth_other_addresses_are_refused(sqlite_configured: Store, host: str) -> None:
+    assert client_for(create_app()).get("/jobs", headers={"Host": host}).status_code == 400
+
+
+def test_the_address_the_server_listens_on_is_answered(sqlite_configured: Store) -> None:
+    client = client_for(create_app(), base_url="http://127.0.0.2:9000")
+    assert client.get("/jobs").status_code == 200  # Host: 127.0.0.2:9000
+    assert client.get("/jobs", headers={"Host": "127.0.0.3:9000"}).status_code == 400
+
+
+def test_allowed_hosts_setting_adds_the_names_a_proxy_forwards(sqlite_url: str) -> None:
+    jobmill.configure(database_url=sqlite_url, dashboard_allowed_hosts="Jobs.Example.com,ops")
+    client = client_for(create_app())
+    assert client.get("/jobs", headers={"Host": "jobs.example.com"}).status_code == 200
+    assert client.get("/jobs", headers={"Host": "ops:8443"}).status_code == 200
+    assert client.get("/jobs", headers={"Host": "example.com"}).status_code == 400
+
+
+def test_allowed_hosts_must_be_host_names(sqlite_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="JOBMILL_DASHBOARD_ALLOWED_HOSTS"):
+        jobmill.configure(database_url=sqlite_url, dashboard_allowed_hosts="https://x.org/")
+
+
+def test_with_auth_or_external_auth_any_host_name_is_answered(sqlite_configured: Store) -> None:
+    with_auth = client_for(create_app(auth="admin:s3cret"))
+    assert with_auth.get("/jobs", headers={**basic("admin", "s3cret"), **REBINDING}).is_success
+    external = client_for(create_app(external_auth=True))
+    assert external.get("/jobs", headers=REBINDING).status_code == 200
+
+
 def test_basic_auth_is_enforced_when_configured(sqlite_configured: Store) -> None:
     remote = TestClient(create_app(auth="admin:s3cret"), client=("203.0.113.9", 40000))
     missing = remote.get("/jobs")
@@ -255,6 +318,8 @@ def test_cli_serves_the_dashboard_on_loopback(tmp_path: Path) -> None:
                 time.sleep(0.1)
         assert response.text == "ok"
         assert httpx.get(f"http://127.0.0.1:{port}/jobs", timeout=5).status_code == 200
+        rebound = httpx.get(f"http://127.0.0.1:{port}/jobs", headers=REBINDING, timeout=5)
+        assert rebound.status_code == 400
     finally:
         process.terminate()
         process.communicate(timeout=30)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from pydantic import Field, ValidationError, field_validator
@@ -16,6 +17,9 @@ from pydantic_settings import (
 )
 
 from jobmill.errors import ConfigurationError
+
+# A DNS name or an IPv4 address; an IPv6 address in brackets.
+HOST_NAME = re.compile(r"^([A-Za-z0-9_]([A-Za-z0-9_.-]{0,251}[A-Za-z0-9_])?|\[[0-9A-Fa-f:.]+\])$")
 
 
 class Settings(BaseSettings):
@@ -39,13 +43,27 @@ class Settings(BaseSettings):
     auto_upgrade: bool | None = None  # None: as the database does (SQLite yes, PostgreSQL no)
     dashboard_auth: str | None = None
     dashboard_secret: str | None = None
+    # Host names (any port) a dashboard without auth answers besides loopback,
+    # e.g. the one a reverse proxy forwards.
+    dashboard_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
-    @field_validator("imports", mode="before")
+    @field_validator("imports", "dashboard_allowed_hosts", mode="before")
     @classmethod
-    def _split_imports(cls, value: Any) -> Any:
+    def _split_list(cls, value: Any) -> Any:
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
+
+    @field_validator("dashboard_allowed_hosts")
+    @classmethod
+    def _check_host_names(cls, names: list[str]) -> list[str]:
+        for name in names:
+            if not HOST_NAME.match(name):
+                raise ValueError(
+                    f"{name!r} is not a host name (e.g. jobs.example.com, without scheme, "
+                    "port or path)"
+                )
+        return [name.lower() for name in names]
 
     @classmethod
     def settings_customise_sources(

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from jobmill import registry
 from jobmill.dashboard.auth import AuthMiddleware, Credentials
 from jobmill.dashboard.csrf import CSRFMiddleware
+from jobmill.dashboard.hosts import HostCheckMiddleware
 from jobmill.dashboard.routes import routes
 from jobmill.dashboard.templating import make_templates, render
 from jobmill.errors import (
@@ -51,8 +52,10 @@ def create_app(
     ``auth`` ("user:password", HTTP Basic) and ``secret`` (the CSRF signing key)
     default to the ``dashboard_auth`` and ``dashboard_secret`` settings; without
     a secret, a random one is made for this process. Without auth, only
-    loopback clients are answered, unless ``external_auth=True`` says the host
-    application authenticates requests before they reach the dashboard::
+    loopback clients are answered, and only requests addressed to a loopback
+    name, the server's own address or a ``dashboard_allowed_hosts`` name,
+    unless ``external_auth=True`` says the host application authenticates
+    requests before they reach the dashboard::
 
         app.mount("/jobs", jobmill.dashboard.create_app(auth="admin:s3cret"))
     """
@@ -67,6 +70,11 @@ def create_app(
         routes=[*routes, Mount("/static", StaticFiles(directory=HERE / "static"), name="static")],
         middleware=[
             Middleware(SecurityHeadersMiddleware),
+            Middleware(
+                HostCheckMiddleware,
+                allowed=settings.dashboard_allowed_hosts,
+                enabled=credentials is None and not external_auth,
+            ),
             Middleware(AuthMiddleware, credentials=credentials, external_auth=external_auth),
             Middleware(CSRFMiddleware, secret=(secret or secrets.token_hex(32)).encode()),
         ],
