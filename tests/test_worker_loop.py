@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 import jobmill
 from jobmill import JobStatus, registry, runtime
@@ -114,6 +114,22 @@ def test_leaves_jobs_it_cannot_run_pending(configured: Store) -> None:
     assert status_of(known) is JobStatus.COMPLETED
     assert status_of(unknown) is JobStatus.PENDING
     assert jobmill.get(unknown).attempts == 0
+
+
+def test_a_sqlite_row_whose_params_are_not_json_fails_naming_it_and_the_rest_run(
+    sqlite_configured: Store, ledger: str
+) -> None:
+    bad = WorkerRecordJob.later(ledger=ledger, tag="bad")
+    good = WorkerRecordJob.later(ledger=ledger, tag="good")
+    with sqlite_configured.engine.begin() as conn:
+        conn.execute(text("UPDATE jobs SET params = '{count: 5}' WHERE id = :id"), {"id": bad})
+
+    burst()
+
+    assert status_of(good) is JobStatus.COMPLETED
+    failed = jobmill.get(bad)
+    assert failed.status is JobStatus.FAILED
+    assert "params: '{count: 5}' is not valid JSON (Expecting property name" in (failed.error or "")
 
 
 def test_scheduled_job_waits_for_its_run_at(configured: Store, ledger: str) -> None:

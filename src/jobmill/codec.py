@@ -10,6 +10,7 @@ from typing import Any
 from pydantic import PydanticUserError, TypeAdapter, ValidationError
 
 from jobmill.errors import InvalidParams
+from jobmill.storable import UndecodableJSON
 
 
 class ResultNotSerializable(TypeError):
@@ -83,6 +84,9 @@ class Codec:
 
     def load_params(self, stored: Any) -> Any:
         """Params read back from the database, validated again."""
+        if isinstance(stored, UndecodableJSON):
+            error = {"loc": (), "msg": stored.describe(), "type": "json_invalid"}
+            raise InvalidParams(self.job_name, [error])
         try:
             if stored is None or _is_empty_mapping(stored):
                 return self._validate_missing()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, computed_field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from jobmill.events import EventKind
 from jobmill.states import JobStatus
@@ -22,7 +22,9 @@ class JobMetadata(BaseModel):
     id: str
     job_name: str
     queue: str
-    status: JobStatus
+    # A status this jobmill does not know (a newer version's, or written by
+    # hand) stays the stored text, so the row can still be listed and shown.
+    status: Annotated[JobStatus | str, Field(union_mode="left_to_right")]
     priority: int
     params: Any = None
     result: Any = None

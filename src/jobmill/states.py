@@ -7,6 +7,7 @@ the tests against what the store actually does.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 
@@ -51,3 +52,9 @@ INSERTS: dict[JobStatus, frozenset[str]] = {
     JobStatus.RUNNING: frozenset({"start_job"}),  # ``now``: claimed by its caller at once
     JobStatus.CANCELLED: frozenset({"skip_job"}),  # a batch item never started
 }
+
+
+def statuses_to_show(found: Iterable[JobStatus | str]) -> list[JobStatus | str]:
+    """Every ``JobStatus`` in order, then the stored statuses jobmill does not know."""
+    unknown = sorted({str(status) for status in found} - set(JobStatus))
+    return [*JobStatus, *unknown]

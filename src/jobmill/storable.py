@@ -39,3 +39,11 @@ def load_json(stored: Any) -> Any:
         return UndecodableJSON(stored, f"{exc.msg} at character {exc.pos + 1}")
     except RecursionError:
         return UndecodableJSON(stored, "nested too deeply")
+
+
+def json_text(value: Any, *, sort_keys: bool = False) -> str:
+    """Indented JSON for people to read; text that is not JSON as it is stored,
+    followed by why it is not."""
+    if isinstance(value, UndecodableJSON):
+        return f"{value}\n(stored text, not valid JSON: {value.reason})"
+    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=sort_keys, default=str)

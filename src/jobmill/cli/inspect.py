@@ -19,7 +19,7 @@ from jobmill.clock import utcnow
 from jobmill.humanize import format_duration, format_time
 from jobmill.job import Job
 from jobmill.runtime import get_settings, get_store
-from jobmill.states import JobStatus
+from jobmill.states import JobStatus, statuses_to_show
 from jobmill.store.stats import DurationStats, is_live
 
 INSPECT_PANEL = "Inspect"
@@ -55,9 +55,9 @@ def stats(as_json: JsonOption = False) -> None:
     _print_durations(console, durations)
 
 
-def _print_counts(console: Console, counts: dict[tuple[str, JobStatus], int]) -> None:
+def _print_counts(console: Console, counts: dict[tuple[str, JobStatus | str], int]) -> None:
     console.print("[bold]Jobs by queue and status[/bold]")
-    statuses = list(JobStatus)
+    statuses = statuses_to_show(status for _, status in counts)
     table = make_table(console, "queue", *(styled_status(s) for s in statuses), "total")
     queues = sorted({queue for queue, _ in counts})
     for queue in queues:

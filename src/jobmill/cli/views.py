@@ -6,7 +6,6 @@ query. JSON forms use the ``JobMetadata`` field names.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -20,6 +19,7 @@ from jobmill.clock import utcnow
 from jobmill.events import EventKind
 from jobmill.humanize import format_duration, format_time, short_ids
 from jobmill.records import JobEvent, JobMetadata
+from jobmill.storable import UndecodableJSON, json_text
 
 
 def print_jobs_table(console: Console, records: Sequence[JobMetadata]) -> None:
@@ -148,8 +148,8 @@ def _lock_text(record: JobMetadata, now: datetime) -> str:
 
 def _print_json_section(console: Console, title: str, value: Any) -> None:
     console.print(f"\n[bold]{title}[/bold]")
-    text = json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    if console.is_terminal:
+    text = json_text(value)
+    if console.is_terminal and not isinstance(value, UndecodableJSON):
         from rich.json import JSON
 
         console.print(JSON(text))

@@ -3,7 +3,6 @@ time is a parameter. Values are returned as plain text: Jinja escapes them."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -11,6 +10,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from jobmill.humanize import format_duration
+from jobmill.storable import json_text
 
 PAGE_SIZE = 50
 # Query parameters a redirect after an action carries, and what they say.
@@ -39,7 +39,7 @@ def relative_time(moment: datetime | None, now: datetime) -> str:
 
 def pretty_json(value: Any) -> str:
     """Indented JSON for params and results (unicode kept readable)."""
-    return json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True, default=str)
+    return json_text(value, sort_keys=True)
 
 
 @dataclass(frozen=True)

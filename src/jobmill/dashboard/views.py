@@ -22,7 +22,7 @@ from jobmill.events import EventKind
 from jobmill.humanize import short_ids
 from jobmill.records import JobMetadata
 from jobmill.runtime import get_settings, get_store
-from jobmill.states import JobStatus
+from jobmill.states import JobStatus, statuses_to_show
 from jobmill.store import JobFilter
 from jobmill.store.stats import is_live
 
@@ -40,11 +40,12 @@ def overview_page(request: Request) -> Response:
     stale_after = get_settings().lock_timeout
     workers = store.list_workers()
     live = sum(is_live(worker.heartbeat_at, stale_after, now) for worker in workers)
+    statuses = statuses_to_show(status for _, status in counts)
     context = {
         "queues": sorted({queue for queue, _ in counts}),
         "counts": counts,
-        "totals": {status: _total(counts, status) for status in JobStatus},
-        "statuses": list(JobStatus),
+        "totals": {status: _total(counts, status) for status in statuses},
+        "statuses": statuses,
         "chart": throughput_chart(store.throughput(window.step, window.buckets, now), window),
         "window": window,
         "windows": list(WINDOWS),
@@ -188,8 +189,8 @@ def _polled_job(request: Request) -> JobMetadata | None:
         return None
 
 
-def _total(counts: Mapping[tuple[str, JobStatus], int], status: JobStatus) -> int:
-    return sum(count for (_, each), count in counts.items() if each is status)
+def _total(counts: Mapping[tuple[str, JobStatus | str], int], status: JobStatus | str) -> int:
+    return sum(count for (_, each), count in counts.items() if each == status)
 
 
 def _paged(rows: list[JobMetadata], number: int) -> dict[str, Any]:

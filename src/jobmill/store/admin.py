@@ -13,7 +13,7 @@ from jobmill.errors import JobNotFound, JobStateError
 from jobmill.events import EventKind
 from jobmill.records import JobMetadata
 from jobmill.states import FINAL_STATES, JobStatus
-from jobmill.store.base import StoreBase, metadata_from_row, record_events
+from jobmill.store.base import StoreBase, known_status, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents, revive_dependents
 from jobmill.store.schema import job_dependencies, job_events, jobs
 
@@ -30,7 +30,7 @@ class AdminOps(StoreBase):
         now = now or utcnow()
         with self.write() as conn:
             row = _current_row(conn, job_id)
-            status = JobStatus(row.status)
+            status = known_status(row.status)
             if status is JobStatus.PENDING:
                 values = {"status": JobStatus.CANCELLED, "completed_at": now, "error": "cancelled"}
                 kind = EventKind.CANCELLED

@@ -61,7 +61,7 @@ def metadata_from_row(row: Row[Any]) -> JobMetadata:
         id=data["id"],
         job_name=data["job_name"],
         queue=data["queue"],
-        status=JobStatus(data["status"]),
+        status=known_status(data["status"]),
         priority=data["priority"],
         params=data["params"],
         result=data["result"],
@@ -83,3 +83,11 @@ def metadata_from_row(row: Row[Any]) -> JobMetadata:
         cancel_requested=bool(data["cancel_requested"]),
         updated_at=data["updated_at"],
     )
+
+
+def known_status(stored: str) -> JobStatus | str:
+    """The ``JobStatus`` of a stored status, or the text itself for one jobmill does not know."""
+    try:
+        return JobStatus(stored)
+    except ValueError:
+        return stored

@@ -16,7 +16,7 @@ from sqlalchemy import case, func, select
 
 from jobmill.clock import utcnow
 from jobmill.states import FINAL_STATES, JobStatus
-from jobmill.store.base import StoreBase
+from jobmill.store.base import StoreBase, known_status
 from jobmill.store.schema import jobs
 
 PERCENTILES = (0.5, 0.95, 0.99)
@@ -44,14 +44,15 @@ class ThroughputBucket:
 
 
 class StatsOps(StoreBase):
-    def count_jobs_by_queue_and_status(self) -> dict[tuple[str, JobStatus], int]:
-        """How many jobs each (queue, status) pair holds."""
+    def count_jobs_by_queue_and_status(self) -> dict[tuple[str, JobStatus | str], int]:
+        """How many jobs each (queue, status) pair holds (a status jobmill does not
+        know is counted under its stored text)."""
         stmt = select(jobs.c.queue, jobs.c.status, func.count()).group_by(
             jobs.c.queue, jobs.c.status
         )
         with self.read() as conn:
             return {
-                (queue, JobStatus(status)): count for queue, status, count in conn.execute(stmt)
+                (queue, known_status(status)): count for queue, status, count in conn.execute(stmt)
             }
 
     def count_finished_since(self, since: datetime) -> dict[JobStatus, int]:
