@@ -181,12 +181,12 @@ class CallerNulErrorJob(Job[None, None]):
 
 def test_outcomes_the_database_refuses_still_end_the_job(short_locks: None) -> None:
     result = CallerNulResultJob.set().batch([None])[0]
-    # SQLite stores the NUL; PostgreSQL refuses it and the refusal is recorded.
-    if runtime.get_store().dialect.name == "sqlite":
-        assert result.metadata.status is JobStatus.COMPLETED
-    else:
-        assert result.metadata.status is JobStatus.FAILED
-        assert "its outcome could not be stored" in (result.metadata.error or "")
+    # PostgreSQL would refuse the NUL; it is refused on both databases alike.
+    assert result.metadata.status is JobStatus.FAILED
+    assert (
+        "CallerNulResultJob returned str that cannot be stored as JSON: result: contains a NUL"
+        in (result.metadata.error or "")
+    )
 
     with pytest.raises(JobFailed) as caught:
         CallerNulErrorJob.now()

@@ -282,7 +282,7 @@ class DispatchFloatJob(Job[dict[str, float], None]):
 
 
 def test_nan_params_are_invalid_and_nothing_is_stored(configured: Store) -> None:
-    with pytest.raises(InvalidParams, match=r"\(item 1\): params: cannot be stored as JSON"):
+    with pytest.raises(InvalidParams, match=r"\(item 1\): x: cannot be stored: must be a finite"):
         DispatchFloatJob.later_many([{"x": 1.0}, {"x": float("nan")}])
     assert configured.count_jobs() == 0
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime, timedelta
 
 
@@ -20,6 +21,8 @@ def as_utc(value: datetime, field: str = "datetime") -> datetime:
 def as_seconds(value: float | timedelta, field: str = "delay") -> float:
     """Seconds from a number or a timedelta; negative values are rejected."""
     seconds = value.total_seconds() if isinstance(value, timedelta) else float(value)
+    if math.isnan(seconds):
+        raise ValueError(f"{field} must be a number of seconds, got {seconds}")
     if seconds < 0:
         raise ValueError(f"{field} must not be negative, got {seconds}")
     return seconds

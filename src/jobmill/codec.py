@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
@@ -10,7 +9,7 @@ from typing import Any
 from pydantic import PydanticUserError, TypeAdapter, ValidationError
 
 from jobmill.errors import InvalidParams
-from jobmill.storable import UndecodableJSON
+from jobmill.storable import UndecodableJSON, json_problems
 
 
 class ResultNotSerializable(TypeError):
@@ -73,13 +72,12 @@ class Codec:
                 raise empty_error from None
 
     def dump_params(self, value: Any, index: int | None = None) -> Any:
-        """Validated params as stored JSON; ``InvalidParams`` for NaN or infinity."""
+        """Validated params as stored JSON; ``InvalidParams`` naming each part that
+        one of the databases would refuse (NaN, a NUL character...)."""
         dumped = self._params.dump_python(value, mode="json")
-        try:
-            json.dumps(dumped, allow_nan=False)  # PostgreSQL's JSON refuses them
-        except ValueError as exc:
-            error = {"loc": (), "msg": f"cannot be stored as JSON: {exc}", "type": "json_invalid"}
-            raise InvalidParams(self.job_name, [error], index) from None
+        problems = json_problems(dumped, lambda: self._params.dump_python(value))
+        if problems:
+            raise InvalidParams(self.job_name, problems, index)
         return dumped
 
     def load_params(self, stored: Any) -> Any:
@@ -99,12 +97,18 @@ class Codec:
         try:
             typed = self._result.validate_python(value)
             stored = self._result.dump_python(typed, mode="json")
-            json.dumps(stored, allow_nan=False)  # JSON has no NaN; PostgreSQL refuses it
         except (ValidationError, TypeError, ValueError) as exc:
             raise ResultNotSerializable(
                 f"{self.job_name} returned {type(value).__name__} that cannot be stored as JSON "
                 f"({self.result_type!r} expected): {exc}"
             ) from exc
+        problems = json_problems(stored, lambda: self._result.dump_python(typed))
+        if problems:
+            details = "; ".join(_where(problem) for problem in problems)
+            raise ResultNotSerializable(
+                f"{self.job_name} returned {type(value).__name__} that cannot be stored as JSON: "
+                f"{details}"
+            )
         return typed, stored
 
     def params_schema(self) -> dict[str, Any]:
@@ -113,3 +117,8 @@ class Codec:
 
 def _is_empty_mapping(value: Any) -> bool:
     return isinstance(value, Mapping) and not value
+
+
+def _where(problem: Mapping[str, Any]) -> str:
+    path = ".".join(str(part) for part in problem["loc"]) or "result"
+    return f"{path}: {problem['msg'].removeprefix('cannot be stored: ')}"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import inspect
 import logging
+import math
 import types
 from collections.abc import Awaitable, Callable, Generator, Mapping, Sequence
 from typing import (
@@ -24,6 +25,7 @@ from jobmill.codec import Codec
 from jobmill.errors import JobCancelled
 from jobmill.outcomes import default_backoff
 from jobmill.records import JobResult
+from jobmill.storable import JOB_NAME_LENGTH, QUEUE_LENGTH, check_integer, check_text
 
 if TYPE_CHECKING:
     from jobmill.context import AttemptContext
@@ -224,14 +226,17 @@ def _type_arguments(cls: type) -> tuple[Any, Any]:
 
 
 def _check_options(cls: type[Job[Any, Any]]) -> None:
+    name = cls.job_name
+    check_text("job name", name, JOB_NAME_LENGTH)
     if not isinstance(cls.max_attempts, int) or cls.max_attempts < 1:
-        raise ValueError(
-            f"{cls.job_name}.max_attempts must be an integer >= 1, got {cls.max_attempts!r}"
-        )
-    if cls.timeout is not None and cls.timeout <= 0:
-        raise ValueError(f"{cls.job_name}.timeout must be positive or None, got {cls.timeout!r}")
+        raise ValueError(f"{name}.max_attempts must be an integer >= 1, got {cls.max_attempts!r}")
+    check_integer(f"{name}.max_attempts", cls.max_attempts)
+    check_integer(f"{name}.priority", cls.priority)
+    if cls.timeout is not None and not (math.isfinite(cls.timeout) and cls.timeout > 0):
+        raise ValueError(f"{name}.timeout must be positive or None, got {cls.timeout!r}")
     if not cls.queue:
-        raise ValueError(f"{cls.job_name}.queue must be a non-empty string")
+        raise ValueError(f"{name}.queue must be a non-empty string")
+    check_text(f"{name}.queue", cls.queue, QUEUE_LENGTH)
 
 
 def create_job(name: str, fn: Callable[..., Any], **options: Any) -> type[Job[Any, Any]]:

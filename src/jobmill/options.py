@@ -8,6 +8,7 @@ is its check; adding an option is one line here and its use in ``Dispatch.build`
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -15,7 +16,8 @@ from typing import Annotated, Any, TypedDict, cast, get_type_hints
 
 from sqlalchemy import Connection
 
-from jobmill.clock import as_seconds, as_utc
+from jobmill.clock import as_seconds, as_utc, utcnow
+from jobmill.storable import QUEUE_LENGTH, UNIQUE_KEY_LENGTH, check_integer, check_text
 
 
 @dataclass(frozen=True)
@@ -27,28 +29,42 @@ class Check:
     accumulates: bool = False
 
 
-def _non_empty(name: str, value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{name} must be a non-empty string, got {value!r}")
-    return value
+def _non_empty(max_length: int) -> Callable[[str, Any], str]:
+    def check(name: str, value: Any) -> str:
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"{name} must be a non-empty string, got {value!r}")
+        return check_text(name, value, max_length)
+
+    return check
 
 
 def _at_least_one(name: str, value: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    return value
+    return check_integer(name, value)
 
 
 def _positive(name: str, value: Any) -> float:
-    if value <= 0:
+    if not math.isfinite(value) or value <= 0:
         raise ValueError(f"{name} must be positive, got {value!r}")
     return float(value)
+
+
+def _delay(name: str, value: Any) -> float:
+    seconds = as_seconds(value, name)
+    try:
+        utcnow() + timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError(
+            f"{name} must end before the year 10000, got {seconds:g} seconds"
+        ) from None
+    return seconds
 
 
 def _job_ids(name: str, value: Any) -> tuple[str, ...]:
     if isinstance(value, str):
         raise TypeError(f"{name} must be a list of job ids, not a string")
-    return tuple(value)
+    return tuple(check_text(name, job_id) for job_id in value)
 
 
 class Options(TypedDict, total=False):
@@ -59,13 +75,13 @@ class Options(TypedDict, total=False):
     enqueues in the caller's transaction.
     """
 
-    queue: Annotated[str | None, Check(_non_empty)]
-    priority: Annotated[int | None, Check(lambda _, value: int(value))]
-    delay: Annotated[float | timedelta | None, Check(lambda name, value: as_seconds(value, name))]
+    queue: Annotated[str | None, Check(_non_empty(QUEUE_LENGTH))]
+    priority: Annotated[int | None, Check(lambda name, value: check_integer(name, int(value)))]
+    delay: Annotated[float | timedelta | None, Check(_delay)]
     run_at: Annotated[datetime | None, Check(lambda name, value: as_utc(value, name))]
     max_attempts: Annotated[int | None, Check(_at_least_one)]
     timeout: Annotated[float | None, Check(_positive)]
-    unique_key: Annotated[str | None, Check(_non_empty)]
+    unique_key: Annotated[str | None, Check(_non_empty(UNIQUE_KEY_LENGTH))]
     depends_on: Annotated[Sequence[str] | None, Check(_job_ids, accumulates=True)]
     connection: Annotated[Connection | None, Check(lambda _, value: value)]
 

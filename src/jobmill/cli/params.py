@@ -16,6 +16,8 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+from jobmill.storable import MAX_INT_DIGITS, shown
+
 KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(\.[A-Za-z_][A-Za-z0-9_-]*)*$")
 # JSON's number grammar (no leading zeros, so "007" stays a string), plus a "+".
 INTEGER = re.compile(r"^[+-]?(0|[1-9]\d*)$")
@@ -34,17 +36,34 @@ def parse_value(text: str) -> Any:
     if value == "null":
         return None
     if INTEGER.match(value):
-        return int(value)
+        return _integer(value)
     if FLOAT.match(value):
         return float(value)
     if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
         return _quoted(value)
     if value.startswith(("[", "{")):
-        try:
-            return json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ParamError(f"invalid JSON {text!r}: {exc.msg} at column {exc.colno}") from None
+        return _json(value)
     return text
+
+
+def _integer(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:  # longer than Python turns into a number (4300 digits)
+        raise ParamError(
+            f"an integer of {len(value.lstrip('+-'))} digits; at most {MAX_INT_DIGITS} are allowed"
+        ) from None
+
+
+def _json(value: str) -> Any:
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as exc:
+        raise ParamError(f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+    except RecursionError:
+        raise ParamError("invalid JSON: nested too deeply") from None
+    except ValueError:  # an integer longer than Python reads
+        raise ParamError(f"invalid JSON: an integer of more than {MAX_INT_DIGITS} digits") from None
 
 
 def _quoted(value: str) -> str:
@@ -64,13 +83,13 @@ def parse_params(items: Iterable[str]) -> dict[str, Any]:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep:
-            raise ParamError(f"--param {item!r}: expected key=value")
+            raise ParamError(f"--param {shown(item)}: expected key=value")
         if not KEY.match(key):
-            raise ParamError(f"--param {item!r}: invalid key {key!r} (use name or a.b.c)")
+            raise ParamError(f"--param {shown(item)}: invalid key {shown(key)} (use name or a.b.c)")
         try:
             value = parse_value(raw)
         except ParamError as exc:
-            raise ParamError(f"--param {item!r}: {exc}") from None
+            raise ParamError(f"--param {shown(item)}: {exc}") from None
         _assign(params, key.split("."), value, item)
     return params
 
@@ -80,12 +99,12 @@ def _assign(target: dict[str, Any], path: list[str], value: Any, item: str) -> N
         child = target.setdefault(part, {})
         if not isinstance(child, dict):
             prefix = ".".join(path[:depth])
-            raise ParamError(f"--param {item!r}: {prefix!r} is already set to a value")
+            raise ParamError(f"--param {shown(item)}: {prefix!r} is already set to a value")
         target = child
     last = path[-1]
     if last in target:
         problem = (
             "already holds nested keys" if isinstance(target[last], dict) else "is given twice"
         )
-        raise ParamError(f"--param {item!r}: {'.'.join(path)!r} {problem}")
+        raise ParamError(f"--param {shown(item)}: {'.'.join(path)!r} {problem}")
     target[last] = value

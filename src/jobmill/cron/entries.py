@@ -8,7 +8,6 @@ disables.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -17,13 +16,19 @@ from typing import Any, TypedDict, Unpack
 from jobmill import registry
 from jobmill.cron.schedule import BACKFILL_LIMIT_MAX, CronSchedule, MisfirePolicy
 from jobmill.dispatch import Dispatch
-from jobmill.errors import CronError
+from jobmill.errors import CronError, InvalidParams
 from jobmill.job import Job
-from jobmill.storable import UndecodableJSON
+from jobmill.storable import (
+    CRON_EXPRESSION_LENGTH,
+    CRON_NAME_LENGTH,
+    QUEUE_LENGTH,
+    UndecodableJSON,
+    check_integer,
+    check_text,
+    json_problems,
+)
 from jobmill.store import NewJob
 from jobmill.store.cron import CronJob, NewCronJob
-
-NAME_MAX_LENGTH = 200
 
 
 class CronOptions(TypedDict, total=False):
@@ -71,16 +76,17 @@ class CronDefinition:
         every tick; they are stored as given (a model instance as its JSON).
         """
         job_class = _job_class(job)
-        priority = options.get("priority")
+        schedule = CronSchedule.parse(expression, options.get("timezone", "UTC"))
+        _storable("cron expression", schedule.expression, CRON_EXPRESSION_LENGTH)
         definition = cls(
             name=_check_name(name),
             job_class=job_class,
-            schedule=CronSchedule.parse(expression, options.get("timezone", "UTC")),
+            schedule=schedule,
             params=_stored_params(job_class, options.get("params")),
             misfire=MisfirePolicy.parse(options.get("misfire", MisfirePolicy.RUN_ONCE)),
             backfill_limit=_check_backfill_limit(options.get("backfill_limit", 100)),
             queue=_check_queue(options.get("queue")),
-            priority=None if priority is None else int(priority),
+            priority=_check_priority(options.get("priority")),
         )
         definition.build_job(0, None)  # params must make a valid job
         return definition
@@ -142,14 +148,21 @@ def _job_class(job: str | type[Job[Any, Any]]) -> type[Job[Any, Any]]:
 def _check_name(name: str | None) -> str | None:
     if name is None:
         return None
-    if not isinstance(name, str) or not name.strip() or len(name) > NAME_MAX_LENGTH:
+    if not isinstance(name, str) or not name.strip() or len(name) > CRON_NAME_LENGTH:
         raise CronError(
-            f"cron entry name must be a non-empty string of at most {NAME_MAX_LENGTH} "
+            f"cron entry name must be a non-empty string of at most {CRON_NAME_LENGTH} "
             f"characters, got {name!r}"
         )
     if name.strip().isdigit():
         raise CronError(f"cron entry name {name!r} must not be a number (ids are numbers)")
-    return name.strip()
+    return _storable("cron entry name", name.strip())
+
+
+def _storable(field: str, value: str, max_length: int | None = None) -> str:
+    try:
+        return check_text(field, value, max_length)
+    except ValueError as exc:
+        raise CronError(str(exc)) from None
 
 
 def _stored_params(job_class: type[Job[Any, Any]], params: Any) -> Any:
@@ -159,10 +172,10 @@ def _stored_params(job_class: type[Job[Any, Any]], params: Any) -> Any:
         raise CronError(f"cron params {params.describe()}")
     if not isinstance(params, Mapping):
         return job_class.codec.dump_params(job_class.codec.coerce_params(params))
-    try:
-        json.dumps(params)
-    except (TypeError, ValueError) as exc:
-        raise CronError(f"cron params must be JSON values: {exc}") from None
+    # Stored as given, so checked as given: both databases must store it alike.
+    problems = json_problems(params)
+    if problems:
+        raise InvalidParams(job_class.job_name, problems)
     return dict(params)
 
 
@@ -175,6 +188,15 @@ def _check_backfill_limit(limit: int) -> int:
 
 
 def _check_queue(queue: str | None) -> str | None:
-    if queue is not None and (not isinstance(queue, str) or not queue.strip()):
+    if queue is None:
+        return None
+    if not isinstance(queue, str) or not queue.strip():
         raise CronError(f"queue must be a non-empty string or None, got {queue!r}")
-    return queue
+    return _storable("queue", queue, QUEUE_LENGTH)
+
+
+def _check_priority(priority: int | None) -> int | None:
+    try:
+        return None if priority is None else check_integer("priority", int(priority))
+    except (TypeError, ValueError) as exc:
+        raise CronError(str(exc)) from None

@@ -26,6 +26,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator
 
+from jobmill.storable import (
+    CRON_EXPRESSION_LENGTH,
+    CRON_NAME_LENGTH,
+    JOB_NAME_LENGTH,
+    QUEUE_LENGTH,
+    UNIQUE_KEY_LENGTH,
+)
+
 
 class UTCDateTime(TypeDecorator[datetime]):
     """Aware UTC datetimes on every database (SQLite stores them naive, in UTC)."""
@@ -66,8 +74,8 @@ jobs = Table(
     "jobs",
     metadata,
     Column("id", String(36), primary_key=True),
-    Column("job_name", String(200), nullable=False),
-    Column("queue", String(100), nullable=False, server_default="default"),
+    Column("job_name", String(JOB_NAME_LENGTH), nullable=False),
+    Column("queue", String(QUEUE_LENGTH), nullable=False, server_default="default"),
     Column("status", String(16), nullable=False),
     Column("priority", Integer, nullable=False, server_default="0"),
     Column("params", json_type()),
@@ -79,7 +87,7 @@ jobs = Table(
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("max_attempts", Integer, nullable=False, server_default="1"),
     Column("timeout", Float),
-    Column("unique_key", String(255)),
+    Column("unique_key", String(UNIQUE_KEY_LENGTH)),
     Column("run_at", UTCDateTime, nullable=False),
     Column("enqueued_at", UTCDateTime, nullable=False),
     Column("started_at", UTCDateTime),
@@ -166,15 +174,15 @@ cron_jobs = Table(
     "cron_jobs",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(200), unique=True),
-    Column("job_name", String(200), nullable=False),
-    Column("cron_expression", String(200), nullable=False),
+    Column("name", String(CRON_NAME_LENGTH), unique=True),
+    Column("job_name", String(JOB_NAME_LENGTH), nullable=False),
+    Column("cron_expression", String(CRON_EXPRESSION_LENGTH), nullable=False),
     Column("timezone", String(64), nullable=False, server_default="UTC"),
     Column("params", json_type(), nullable=False, server_default=text("'{}'")),
     Column("enabled", Boolean, nullable=False, server_default=text("true")),
     Column("misfire_policy", String(16), nullable=False, server_default="run_once"),
     Column("backfill_limit", Integer, nullable=False, server_default="100"),
-    Column("queue", String(100)),
+    Column("queue", String(QUEUE_LENGTH)),
     Column("priority", Integer),
     Column("declared_in_code", Boolean, nullable=False, server_default=text("false")),
     Column("last_run_at", UTCDateTime),
