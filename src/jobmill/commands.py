@@ -193,8 +193,17 @@ def prunable_statuses(statuses: Sequence[JobStatus | str] | None = None) -> list
     return wanted
 
 
+def prune_cutoff(older_than: float | timedelta, now: datetime | None = None) -> datetime:
+    """The moment ``older_than`` before ``now``: jobs that ended before it are pruned.
+    ``ValueError`` if it would be before the year 1."""
+    seconds = as_seconds(older_than, "older_than")
+    try:
+        return (now or utcnow()) - timedelta(seconds=seconds)
+    except OverflowError:
+        raise ValueError("reaches back before the year 1") from None
+
+
 def _prune_scope(
     older_than: float | timedelta, statuses: Sequence[JobStatus | str] | None, now: datetime | None
 ) -> tuple[datetime, list[JobStatus]]:
-    cutoff = (now or utcnow()) - timedelta(seconds=as_seconds(older_than, "older_than"))
-    return cutoff, prunable_statuses(statuses)
+    return prune_cutoff(older_than, now), prunable_statuses(statuses)

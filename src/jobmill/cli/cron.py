@@ -26,6 +26,7 @@ from jobmill.cli.logs import configure_logging
 from jobmill.cli.output import make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.clock import utcnow
+from jobmill.cron.commands import NEXT_RUNS_MAX
 from jobmill.cron.schedule import MISFIRE_GRACE, MisfirePolicy
 from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
@@ -197,7 +198,9 @@ def next_times(
         str,
         typer.Argument(metavar="EXPR|NAME_OR_ID", help="A cron expression, or an entry."),
     ],
-    count: Annotated[int, typer.Option("-n", "--count", min=1, help="How many times.")] = 5,
+    count: Annotated[
+        int, typer.Option("-n", "--count", min=1, max=NEXT_RUNS_MAX, help="How many times.")
+    ] = 5,
     timezone: TimezoneOption = "UTC",
     as_json: Annotated[bool, typer.Option("--json", help="ISO times as a JSON array.")] = False,
 ) -> None:

@@ -21,4 +21,7 @@ def parse_duration(text: str) -> timedelta:
             f"invalid duration {text!r}: expected a number and a unit "
             "(s, m, h, d, w), e.g. 30d, 12h, 90s or 1d12h"
         )
-    return timedelta(seconds=sum(float(number) * UNITS[unit] for number, unit in parts))
+    try:
+        return timedelta(seconds=sum(float(number) * UNITS[unit] for number, unit in parts))
+    except OverflowError:
+        raise ValueError(f"duration {text!r} is too long") from None

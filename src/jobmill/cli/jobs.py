@@ -35,6 +35,7 @@ from jobmill.errors import UnknownJob
 from jobmill.humanize import format_time
 from jobmill.job import Job
 from jobmill.states import JobStatus
+from jobmill.storable import INTEGER_MAX
 from jobmill.store import JobFilter
 
 JOBS_PANEL = "Jobs"
@@ -50,8 +51,12 @@ def list_jobs(
     ] = None,
     name: Annotated[str | None, typer.Option("--name", "-n", help="Only this job name.")] = None,
     queue: Annotated[str | None, typer.Option("--queue", "-q", help="Only this queue.")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-l", min=1, help="At most this many.")] = 50,
-    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip the newest N.")] = 0,
+    limit: Annotated[
+        int, typer.Option("--limit", "-l", min=1, max=INTEGER_MAX, help="At most this many.")
+    ] = 50,
+    offset: Annotated[
+        int, typer.Option("--offset", min=0, max=INTEGER_MAX, help="Skip the newest N.")
+    ] = 0,
     as_json: ListJsonOption = False,
 ) -> None:
     """List jobs, newest first."""
@@ -204,14 +209,18 @@ def prune(
     except ValueError as exc:
         raise CommandError(f"--status {exc}", USAGE) from None
     now, source = utcnow(), operator_source("cli")
+    try:
+        cutoff = commands.prune_cutoff(age, now)
+    except ValueError as exc:
+        raise CommandError(f"--older-than {older_than}: {exc}", USAGE) from None
     if dry_run:
-        _print_prunable(commands.count_prunable(age, wanted, now=now), now - age)
+        _print_prunable(commands.count_prunable(age, wanted, now=now), cutoff)
         return
     deleted = commands.prune(age, wanted, source=source, now=now)
     # Pruned jobs take their history with them: this line is the record of it.
     make_console().print(
         f"Pruned {deleted} jobs ({', '.join(wanted)}) finished before "
-        f"{format_time(now - age)} UTC, by {source}"
+        f"{format_time(cutoff)} UTC, by {source}"
     )
 
 

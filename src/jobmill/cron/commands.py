@@ -22,6 +22,8 @@ from jobmill.store.cron import CronJob
 
 logger = logging.getLogger("jobmill.cron")
 
+NEXT_RUNS_MAX = 1000
+
 
 def add_cron_job(
     *,
@@ -124,9 +126,10 @@ def get_cron_job(name_or_id: str | int) -> CronJob:
 def next_runs(
     expression: str, timezone: str = "UTC", count: int = 5, now: datetime | None = None
 ) -> list[datetime]:
-    """The next ``count`` ticks of an expression after ``now`` (UTC; ``CronError`` if bad)."""
-    if count < 1:
-        raise ValueError(f"count must be >= 1, got {count}")
+    """The next ``count`` ticks (1 to 1000) of an expression after ``now`` (UTC;
+    ``CronError`` if bad); fewer if the calendar ends first (the year 9999)."""
+    if not 1 <= count <= NEXT_RUNS_MAX:
+        raise ValueError(f"count must be from 1 to {NEXT_RUNS_MAX}, got {count}")
     return CronSchedule.parse(expression, timezone).upcoming(now or utcnow(), count)
 
 

@@ -86,19 +86,21 @@ class CronSchedule:
         return schedule
 
     def next_after(self, moment: datetime) -> datetime:
-        """The first tick strictly after ``moment``."""
-        return next(self.ticks_after(moment))
+        """The first tick strictly after ``moment``; ``CronError`` if the calendar ends first."""
+        for tick in self.ticks_after(moment):
+            return tick
+        raise CronError(f"cron expression {self.expression!r} has no tick before the year 10000")
 
     def upcoming(self, now: datetime, count: int = 5) -> list[datetime]:
         """The next ``count`` ticks after ``now``."""
         return list(islice(self.ticks_after(now), count))
 
     def ticks_after(self, moment: datetime) -> Iterator[datetime]:
-        """Ticks strictly after ``moment``, oldest first (endless)."""
+        """Ticks strictly after ``moment``, oldest first (up to the year 9999)."""
         return self._ticks(moment, forward=True)
 
     def ticks_back(self, moment: datetime) -> Iterator[datetime]:
-        """Ticks at or before ``moment``, newest first (endless)."""
+        """Ticks at or before ``moment``, newest first (back to the year 1)."""
         return self._ticks(moment + _ONE_MICROSECOND, forward=False)
 
     def local(self, moment: datetime) -> datetime:
@@ -110,7 +112,12 @@ class CronSchedule:
         step = iterator.get_next if forward else iterator.get_prev
         last = start
         while True:
-            tick = step(datetime).astimezone(UTC)
+            try:
+                tick = step(datetime).astimezone(UTC)
+            except CroniterError:
+                raise
+            except (OverflowError, ValueError):  # past the year 9999 (or before 1)
+                return
             # croniter may hand a tick back twice around a DST change.
             if (tick > last) if forward else (tick < last):
                 last = tick

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -87,6 +87,8 @@ def create_app(
             InvalidParams: _error_page(400),
             UnknownJob: _error_page(400),
             HTTPException: _error_page(None),
+            # Answered outside every middleware, so the headers are added here.
+            Exception: _server_error,
         },
     )
     app.state.templates = make_templates()
@@ -107,6 +109,12 @@ def _error_page(status_code: int | None) -> Any:
         return render(request, "error.html", context, status)
 
     return handle
+
+
+def _server_error(request: Request, exc: Exception) -> Response:
+    """The answer to a request that failed unexpectedly (the error is logged)."""
+    headers = {name.decode(): value.decode() for name, value in SECURITY_HEADERS}
+    return PlainTextResponse("internal server error (see the dashboard's log)", 500, headers)
 
 
 # Error pages link back to the section the request came from; the rest to Jobs.

@@ -11,10 +11,12 @@ from sqlalchemy import Connection, Row, delete, select, update
 from jobmill.clock import utcnow
 from jobmill.errors import JobNotFound, JobStateError
 from jobmill.events import EventKind
+from jobmill.ids import could_be_job_id
 from jobmill.records import JobMetadata
 from jobmill.states import FINAL_STATES, JobStatus
 from jobmill.store.base import StoreBase, known_status, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents, revive_dependents
+from jobmill.store.queries import JobFilter
 from jobmill.store.schema import job_dependencies, job_events, jobs
 
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
@@ -106,7 +108,7 @@ class AdminOps(StoreBase):
     def failed_job_ids(self, job_name: str | None = None) -> list[str]:
         stmt = select(jobs.c.id).where(jobs.c.status == JobStatus.FAILED)
         if job_name:
-            stmt = stmt.where(jobs.c.job_name == job_name)
+            stmt = JobFilter(job_name=job_name).apply(stmt)
         with self.read() as conn:
             return list(conn.execute(stmt.order_by(jobs.c.id)).scalars())
 
@@ -142,6 +144,8 @@ class AdminOps(StoreBase):
 
 
 def _current_row(conn: Connection, job_id: str) -> Row[Any]:
+    if not could_be_job_id(job_id):
+        raise JobNotFound(job_id)
     row = conn.execute(select(jobs).where(jobs.c.id == job_id)).first()
     if row is None:
         raise JobNotFound(job_id)

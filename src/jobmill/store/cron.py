@@ -29,6 +29,7 @@ from sqlalchemy import (
 from jobmill.clock import utcnow
 from jobmill.errors import CronError, JobmillError
 from jobmill.events import EventKind
+from jobmill.storable import INTEGER_MAX, text_problem
 from jobmill.store.base import record_events
 from jobmill.store.enqueue import EnqueueOps, NewJob
 from jobmill.store.schema import cron_jobs, jobs
@@ -161,6 +162,12 @@ def _entries() -> Select[Any]:
     )
 
 
+def _is_entry_id(number: int) -> bool:
+    """Whether ``number`` can be an entry's id; no other is looked up (PostgreSQL
+    refuses a query value outside its INTEGER)."""
+    return 1 <= number <= INTEGER_MAX
+
+
 def _entry(row: Row[Any]) -> CronJob:
     return CronJob.model_validate(dict(row._mapping))
 
@@ -182,9 +189,11 @@ class CronOps(EnqueueOps):
     def get_cron_job(self, name_or_id: str | int) -> CronJob:
         """The entry with this name, else with this id (``CronJobNotFound``)."""
         key = str(name_or_id).strip()
+        row = None
         with self.read() as conn:
-            row = conn.execute(_entries().where(cron_jobs.c.name == key)).first()
-            if row is None and key.isdigit():
+            if text_problem(key) is None:
+                row = conn.execute(_entries().where(cron_jobs.c.name == key)).first()
+            if row is None and key.isascii() and key.isdigit() and _is_entry_id(int(key)):
                 row = conn.execute(_entries().where(cron_jobs.c.id == int(key))).first()
         if row is None:
             raise CronJobNotFound(name_or_id)
@@ -306,7 +315,11 @@ class CronOps(EnqueueOps):
     def remove_cron_job(self, cron_job_id: int) -> None:
         """Delete an entry; the jobs it enqueued keep their ``cron_job_id``."""
         with self.write() as conn:
-            if not conn.execute(delete(cron_jobs).where(cron_jobs.c.id == cron_job_id)).rowcount:
+            gone = (
+                _is_entry_id(cron_job_id)
+                and conn.execute(delete(cron_jobs).where(cron_jobs.c.id == cron_job_id)).rowcount
+            )
+            if not gone:
                 raise CronJobNotFound(cron_job_id)
 
     def upsert_cron_jobs(
@@ -374,6 +387,8 @@ class CronOps(EnqueueOps):
         )
 
     def _change_entry(self, cron_job_id: int, **values: Any) -> CronJob:
+        if not _is_entry_id(cron_job_id):
+            raise CronJobNotFound(cron_job_id)
         with self.write() as conn:
             changed = conn.execute(
                 update(cron_jobs).where(cron_jobs.c.id == cron_job_id).values(**values)
@@ -384,6 +399,8 @@ class CronOps(EnqueueOps):
 
     @staticmethod
     def _read_entry(conn: Connection, cron_job_id: int) -> CronJob:
+        if not _is_entry_id(cron_job_id):
+            raise CronJobNotFound(cron_job_id)
         row = conn.execute(_entries().where(cron_jobs.c.id == cron_job_id)).first()
         if row is None:
             raise CronJobNotFound(cron_job_id)

@@ -7,13 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, false, func, select
 
 from jobmill.clock import utcnow
 from jobmill.errors import AmbiguousJobId, JobNotFound
-from jobmill.ids import prefix_upper_bound
+from jobmill.ids import could_be_job_id, prefix_upper_bound
 from jobmill.records import JobEvent, JobMetadata
 from jobmill.states import JobStatus
+from jobmill.storable import text_problem
 from jobmill.store.base import StoreBase, metadata_from_row
 from jobmill.store.schema import job_dependencies, job_events, jobs
 
@@ -31,6 +32,8 @@ class JobFilter:
     id_prefix: str | None = None
 
     def apply(self, stmt: Select[Any]) -> Select[Any]:
+        if not self.can_match():
+            return stmt.where(false())
         if self.status:
             stmt = stmt.where(jobs.c.status == self.status)
         if self.job_name:
@@ -42,12 +45,19 @@ class JobFilter:
             stmt = stmt.where(jobs.c.id >= prefix, jobs.c.id < prefix_upper_bound(prefix))
         return stmt
 
+    def can_match(self) -> bool:
+        """False when a value is one no stored job can have (not queried, then)."""
+        if self.id_prefix and not could_be_job_id(self.id_prefix.lower()):
+            return False
+        texts = (self.job_name, self.queue)
+        return all(text is None or text_problem(text) is None for text in texts)
+
 
 class QueryOps(StoreBase):
     def get_job(self, id_or_prefix: str) -> JobMetadata:
         """The job with this id, or the only one whose id starts with it."""
         key = id_or_prefix.strip().lower()
-        if not key:
+        if not key or not could_be_job_id(key):
             raise JobNotFound(id_or_prefix)
         with self.read() as conn:
             if len(key) == FULL_ID_LENGTH:
