@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from jobmill import cron
 from jobmill.actors import operator_source
@@ -23,7 +22,7 @@ from jobmill.cli.app import app
 from jobmill.cli.errors import USAGE, CommandError, describe
 from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.logs import configure_logging
-from jobmill.cli.output import make_console, make_table, print_json, styled_status
+from jobmill.cli.output import escape, make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.clock import utcnow
 from jobmill.cron.commands import NEXT_RUNS_MAX

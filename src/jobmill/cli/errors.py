@@ -84,18 +84,12 @@ def _describe_param_error(error: object) -> str:
 
 def report(error: CommandError) -> None:
     """Print an error and its details on stderr."""
-    from jobmill.cli.output import make_console
+    from jobmill.cli.output import escape, make_console
 
     console = make_console(stderr=True)
-    console.print(f"[bold red]error:[/bold red] {_escape(error.message)}")
+    console.print(f"[bold red]error:[/bold red] {escape(error.message, multiline=True)}")
     for line in error.details:
-        console.print(f"  {_escape(line)}")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+        console.print(f"  {escape(line, multiline=True)}")
 
 
 @contextmanager

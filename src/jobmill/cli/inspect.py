@@ -9,12 +9,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 
 from jobmill import commands, registry
 from jobmill.cli.app import app
 from jobmill.cli.imports import ImportOption, load_job_modules
-from jobmill.cli.output import make_console, make_table, print_json, styled_status
+from jobmill.cli.output import escape, make_console, make_table, print_json, styled_status
 from jobmill.clock import utcnow
 from jobmill.humanize import format_duration, format_time
 from jobmill.job import Job

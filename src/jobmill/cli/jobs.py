@@ -18,7 +18,7 @@ from jobmill.cli.app import app
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import FAILURE, USAGE, CommandError
 from jobmill.cli.imports import ImportOption, load_job_modules
-from jobmill.cli.output import make_console, print_json
+from jobmill.cli.output import make_console, print_json, printable
 from jobmill.cli.running import (
     DelayOption,
     JsonOption,
@@ -138,7 +138,8 @@ def retry(
     if job_id is not None:
         record = commands.retry(job_id, source=source)
         console.print(
-            f"{record.job_name} {record.id} is pending again (retried by {source})", markup=False
+            f"{printable(record.job_name)} {record.id} is pending again (retried by {source})",
+            markup=False,
         )
         return
     _retry_all_failed(name, source)
@@ -165,7 +166,8 @@ def cancel(
         message = "is cancelled"
     else:
         message = "is running: its worker was asked to stop it"
-    make_console().print(f"{record.job_name} {record.id} {message} (by {source})", markup=False)
+    shown = f"{printable(record.job_name)} {record.id} {message} (by {source})"
+    make_console().print(shown, markup=False)
 
 
 @app.command(rich_help_panel=JOBS_PANEL)
@@ -175,7 +177,8 @@ def discard(
     """Take a failed job out of the failed set (it ends cancelled; retry brings it back)."""
     source = operator_source("cli")
     record = commands.discard(job_id, source=source)
-    make_console().print(f"{record.job_name} {record.id} is discarded (by {source})", markup=False)
+    shown = f"{printable(record.job_name)} {record.id} is discarded (by {source})"
+    make_console().print(shown, markup=False)
 
 
 @app.command(rich_help_panel=JOBS_PANEL)

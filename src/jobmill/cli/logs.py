@@ -6,8 +6,18 @@ import logging
 import sys
 
 from jobmill.cli.errors import USAGE, CommandError
+from jobmill.cli.output import printable
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s"
+
+
+class PrintableFormatter(logging.Formatter):
+    """Log lines with control characters escaped: the errors, names and messages
+    they quote come from jobs and the database, and end on a terminal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record), multiline=True)
 
 
 def configure_logging(level: str) -> None:
@@ -16,9 +26,7 @@ def configure_logging(level: str) -> None:
         raise CommandError(
             f"--log-level must be one of {', '.join(LOG_LEVELS)}, got {level!r}", USAGE
         )
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-        stream=sys.stderr,
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrintableFormatter(LOG_FORMAT))
+    logging.basicConfig(level=level.upper(), handlers=[handler])
     logging.getLogger("alembic").setLevel(logging.WARNING)

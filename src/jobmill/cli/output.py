@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from rich import box
 from rich.console import Console
-from rich.markup import escape
+from rich.markup import escape as markup_escape
 from rich.table import Table
 
 STATUS_STYLES = {
@@ -27,6 +27,19 @@ STATUS_STYLES = {
     "cancelled": "magenta",
 }
 PLAIN_WIDTH = 200
+# C0 and C1 control characters, DEL, and the format characters that reorder
+# text (bidirectional overrides and isolates).
+_CONTROLS: dict[int, str] = {
+    code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+}
+_CONTROLS.update({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r"})
+_CONTROLS.update(
+    {
+        code: f"\\u{code:04x}"
+        for code in (0x200E, 0x200F, *range(0x202A, 0x202F), *range(0x2066, 0x206A))
+    }
+)
+_KEEP_LINES = {code: shown for code, shown in _CONTROLS.items() if code not in (0x09, 0x0A)}
 TRAILING_SPACES = re.compile(r"[ \t]+(?=\n)")
 
 
@@ -91,6 +104,18 @@ def print_json(value: Any) -> None:
 
 def _json_default(value: Any) -> str:
     return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def printable(text: str, multiline: bool = False) -> str:
+    """``text`` with its control characters shown as escapes (``\\x1b``), so text
+    from the database cannot drive the terminal (set its title, clear the
+    screen) or reorder what is shown; ``multiline`` keeps newlines and tabs."""
+    return text.translate(_KEEP_LINES if multiline else _CONTROLS)
+
+
+def escape(text: str, multiline: bool = False) -> str:
+    """``text`` ready for Rich markup: control characters and markup escaped."""
+    return markup_escape(printable(text, multiline))
 
 
 def styled_status(status: str) -> str:

@@ -16,12 +16,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.markup import escape
 from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 
 from jobmill.cli.durations import parse_duration
 from jobmill.cli.errors import FAILURE, USAGE, CommandError
-from jobmill.cli.output import make_console, print_json
+from jobmill.cli.output import escape, make_console, print_json, printable
 from jobmill.cli.params import parse_params
 from jobmill.errors import JobFailed
 from jobmill.humanize import format_duration, format_time
@@ -125,7 +124,8 @@ def _print_outcome(stderr: Console, record: JobMetadata, as_json: bool) -> None:
     if record.status == "completed":
         stderr.print(f"[green]{job} completed[/green] in {took}")
     else:
-        stderr.print(f"[red]{job} {record.status}:[/red] {escape(record.error or '')}")
+        status = escape(record.status)
+        stderr.print(f"[red]{job} {status}:[/red] {escape(record.error or '', multiline=True)}")
         stderr.print(f"details and traceback: jobmill status {record.id}")
     if as_json:
         print_json(record.model_dump(mode="json"))
@@ -150,7 +150,7 @@ def progress_display(console: Console, title: str) -> Iterator[Any]:
     task = progress.add_task(title, total=100, message="")
 
     def listener(update: ProgressUpdate) -> None:
-        progress.update(task, completed=update.percent, message=update.message or "")
+        progress.update(task, completed=update.percent, message=escape(update.message or ""))
 
     with progress:
         yield listener
@@ -171,4 +171,4 @@ class PlainProgress:
                 return
             self.last = shown
         text = f"{shown[0]:3d}%" + (f" {update.message}" if update.message else "")
-        self.console.print(text, markup=False)
+        self.console.print(printable(text), markup=False)

@@ -11,10 +11,9 @@ from datetime import datetime
 from typing import Any
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from jobmill.cli.output import format_percent, make_table, styled_status
+from jobmill.cli.output import escape, format_percent, make_table, printable, styled_status
 from jobmill.clock import utcnow
 from jobmill.events import EventKind
 from jobmill.humanize import format_duration, format_time, short_ids
@@ -82,10 +81,10 @@ def print_job(
         _print_json_section(console, "Result", record.result)
     if record.error:
         console.print("\n[bold red]Error[/bold red]")
-        console.print(record.error, markup=False)
+        console.print(printable(record.error, multiline=True), markup=False)
     if record.error_traceback:
         console.print("\n[bold red]Traceback[/bold red]")
-        console.print(record.error_traceback.rstrip(), markup=False)
+        console.print(printable(record.error_traceback.rstrip(), multiline=True), markup=False)
     progress = [event for event in events if event.kind is EventKind.PROGRESS]
     if progress:
         console.print("\n[bold]Progress[/bold]")
@@ -149,12 +148,14 @@ def _lock_text(record: JobMetadata, now: datetime) -> str:
 def _print_json_section(console: Console, title: str, value: Any) -> None:
     console.print(f"\n[bold]{title}[/bold]")
     text = json_text(value)
-    if console.is_terminal and not isinstance(value, UndecodableJSON):
+    shown = printable(text, multiline=True)
+    # Rich's JSON view would print control characters inside strings as they are.
+    if console.is_terminal and shown == text and not isinstance(value, UndecodableJSON):
         from rich.json import JSON
 
         console.print(JSON(text))
     else:
-        console.print(text, markup=False)
+        console.print(shown, markup=False)
 
 
 def _progress_table(console: Console, events: Sequence[JobEvent]) -> Table:
