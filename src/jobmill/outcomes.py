@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -17,6 +16,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from jobmill.codec import ResultNotSerializable
+from jobmill.error_text import error_message, error_traceback
 from jobmill.errors import InvalidParams, JobCancelled, UnknownJob
 from jobmill.events import EventKind
 from jobmill.records import JobMetadata
@@ -127,8 +127,9 @@ def default_backoff(attempt: int) -> float:
 
 
 def describe(exc: BaseException) -> str:
-    """``Type: message`` for an error, storable as text."""
-    text = _storable(str(exc))
+    """``Type: message`` for an error, storable as text (a database error's
+    message without its SQL, parameters or DETAIL)."""
+    text = _storable(error_message(exc))
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
@@ -167,7 +168,7 @@ def after_error(
     attempts left and ``retry_on`` matching → pending at ``now + backoff``.
     """
     error = describe(exc)
-    trace = _storable("".join(traceback.format_exception(exc)))
+    trace = _storable(error_traceback(exc))
     ended = tuple(progress)
     if cancelled or isinstance(exc, JobCancelled):
         return Outcome(JobStatus.CANCELLED, error=error, traceback=trace, progress=ended)

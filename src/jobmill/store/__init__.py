@@ -27,7 +27,11 @@ class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, Worker
         the database's dialect upgrades on first use, as SQLite does)."""
         engine, dialect = make_engine(url, pool_size)
         upgrade = dialect.upgrades_automatically if auto_upgrade is None else auto_upgrade
-        ensure_schema(engine, upgrade)
+        try:
+            ensure_schema(engine, upgrade)
+        except BaseException:
+            engine.dispose()
+            raise
         return cls(engine, dialect)
 
 

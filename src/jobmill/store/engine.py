@@ -10,6 +10,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util.exc import CommandError as AlembicError
 from sqlalchemy import Engine, create_engine
 
 from jobmill.errors import ConfigurationError
@@ -23,7 +24,9 @@ def make_engine(url: str, pool_size: int = 10) -> tuple[Engine, Dialect]:
     url = normalise_url(url)
     dialect = dialect_for(url)
     try:
-        engine = create_engine(url, **dialect.engine_options(pool_size))
+        # Statement parameters hold job params and results: errors and logs
+        # must not show them.
+        engine = create_engine(url, hide_parameters=True, **dialect.engine_options(pool_size))
     except ModuleNotFoundError as exc:
         hint = f": pip install 'jobmill[{dialect.extra}]'" if dialect.extra else ""
         raise ConfigurationError(
@@ -61,8 +64,24 @@ def current_revision(engine: Engine) -> str | None:
         return context.get_current_revision()
 
 
+def check_not_newer(engine: Engine) -> str | None:
+    """The schema's revision; ``ConfigurationError`` if a newer jobmill wrote it."""
+    current = current_revision(engine)
+    if current is None:
+        return None
+    try:
+        ScriptDirectory.from_config(alembic_config()).get_revision(current)
+    except AlembicError:
+        raise ConfigurationError(
+            f"database schema {current} is newer than this jobmill (head {head_revision()}): "
+            "upgrade jobmill"
+        ) from None
+    return current
+
+
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Bring the schema up to ``revision`` (idempotent, safe to run concurrently)."""
+    check_not_newer(engine)
     config = alembic_config()
     with engine.begin() as connection:
         config.attributes["connection"] = connection
@@ -70,8 +89,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: Engine, auto_upgrade: bool) -> None:
-    """Upgrade when allowed, else fail clearly if the schema is behind."""
-    if current_revision(engine) == head_revision():
+    """Upgrade when allowed, else fail clearly if the schema is behind (or ahead)."""
+    if check_not_newer(engine) == head_revision():
         return
     if not auto_upgrade:
         raise ConfigurationError(

@@ -19,6 +19,7 @@ from jobmill.job import Job
 from jobmill.keeper import LockKeeper
 from jobmill.outcomes import Lock
 from jobmill.records import JobMetadata
+from jobmill.states import JobStatus
 from jobmill.store import Store
 from jobmill.worker.attempts import RunningAttempt
 from jobmill.worker.errors import ErrorStreak
@@ -158,11 +159,11 @@ class ClaimLoop:
                 exc_info=exc,
             )
             self._needs_reconcile = True
-        elif not future.cancelled() and future.result().recorded:
-            outcome = future.result().outcome
-            ended = outcome.status.value
-            if outcome.retry_at is not None:
-                ended = f"failed, retry at {outcome.retry_at:%H:%M:%S} UTC"
+        elif not future.cancelled() and (final := future.result().final) is not None:
+            # As stored: an outcome the database refused was replaced by a failure.
+            ended = str(final.status)
+            if final.status is JobStatus.PENDING:
+                ended = f"failed, retry at {final.run_at:%H:%M:%S} UTC"
             logger.info(
                 "%s %s attempt %d ran %.3f s: %s",
                 record.job_name,
