@@ -7,6 +7,8 @@ from the database never decides which module gets imported.
 from __future__ import annotations
 
 import importlib
+import os
+import sys
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -59,12 +61,29 @@ def unregister(name: str) -> None:
     _jobs.pop(name, None)
 
 
-def import_job_modules(modules: Iterable[str]) -> None:
-    """Import the modules that define jobs (the ``imports`` setting)."""
+def import_job_modules(modules: Iterable[str], origin: str = "`imports`") -> None:
+    """Import the modules that define jobs (the ``imports`` setting).
+
+    The working directory is importable, as with ``python -m``, so the CLI,
+    a worker and the dashboard all find ``./myapp`` for ``myapp.jobs``. A
+    module that fails to import raises ``ImportError`` saying, in one line,
+    which module, where it was named (``origin``) and why.
+    """
+    modules = list(modules)
+    if modules and os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
     for module in modules:
         try:
             importlib.import_module(module)
-        except ImportError as exc:
+        except Exception as exc:
             raise ImportError(
-                f"could not import job module {module!r} (from `imports`): {exc}"
+                f"could not import job module {module!r} (from {origin}): {_why(exc)}"
             ) from exc
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, ModuleNotFoundError):
+        return str(exc)
+    if isinstance(exc, SyntaxError):
+        return f"SyntaxError: {exc.msg} ({exc.filename}, line {exc.lineno})"
+    return f"{type(exc).__name__}: {exc}"

@@ -9,6 +9,7 @@ import typer
 
 from jobmill.cli.app import app
 from jobmill.cli.errors import FAILURE, CommandError
+from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.output import make_console
 
 
@@ -22,6 +23,7 @@ def dashboard(
         ),
     ] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", min=0, max=65535, help="TCP port.")] = 8000,
+    modules: ImportOption = None,
 ) -> None:
     """Serve the web dashboard (loopback only unless dashboard_auth is set).
 
@@ -35,6 +37,7 @@ def dashboard(
 
     settings = get_settings()
     check_bind(host, settings.dashboard_auth)
+    load_job_modules(modules)  # retries and "run now" need the job classes
     application = create_app()  # checks the auth setting before anything is announced
     check_port(host, port)
     shown = f"[{host}]" if ":" in host else host

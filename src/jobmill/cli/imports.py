@@ -12,8 +12,6 @@ Every command that resolves job names (``run``, ``jobs``, ``worker``,
 
 from __future__ import annotations
 
-import os
-import sys
 from collections.abc import Sequence
 from typing import Annotated
 
@@ -44,22 +42,19 @@ def job_modules(extra: Sequence[str] | None = None) -> list[str]:
 def load_job_modules(extra: Sequence[str] | None = None) -> list[str]:
     """Import the job modules (the setting plus ``extra``); returns their names.
 
-    The working directory is importable, as with ``python -m``, so
+    The lookup is the library's own (``registry.import_job_modules``): the
+    working directory is importable, as with ``python -m``, so
     ``jobmill --import myapp.jobs ...`` finds ``./myapp``. A module that
-    cannot be imported is a usage error (exit 2) naming the module.
+    cannot be imported is a usage error (exit 2) naming the module, in one line.
     """
     from jobmill.runtime import get_settings
 
-    modules = job_modules(extra)
-    if os.getcwd() not in sys.path and "" not in sys.path:
-        sys.path.insert(0, os.getcwd())
     configured = set(get_settings().imports)
+    modules = job_modules(extra)
     for module in modules:
+        origin = "the `imports` setting" if module in configured else "--import"
         try:
-            registry.import_job_modules([module])
+            registry.import_job_modules([module], origin)
         except ImportError as exc:
-            origin = "the `imports` setting" if module in configured else "--import"
-            reason = exc.__cause__ or exc
-            message = f"could not import job module {module!r} (from {origin}): {reason}"
-            raise CommandError(message, USAGE) from exc
+            raise CommandError(str(exc), USAGE) from None
     return modules
