@@ -7,14 +7,15 @@ from __future__ import annotations
 import json
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import insert, text, update
 from typer.testing import CliRunner, Result
 
 from dashboard_jobs import DashboardEchoJob, client_for
 from jobmill.cli import load_commands
+from jobmill.clock import utcnow
 from jobmill.dashboard import create_app
 from jobmill.store import Store
-from jobmill.store.schema import jobs
+from jobmill.store.schema import job_events, jobs
 
 
 def cli(*args: str) -> Result:
@@ -49,6 +50,23 @@ def test_an_unknown_status_is_listed_and_shown_as_stored(configured: Store) -> N
         page = client.get(path)
         assert page.status_code == 200, path
         assert "paused" in page.text, path
+
+
+def test_an_event_of_a_kind_jobmill_does_not_know_is_shown_as_stored(configured: Store) -> None:
+    job_id = DashboardEchoJob.later(text="odd")
+    with configured.engine.begin() as conn:
+        conn.execute(
+            insert(job_events).values(
+                job_id=job_id, kind="paused_by_operator", at=utcnow(), source="newer jobmill"
+            )
+        )
+    status = cli("status", job_id)
+    assert status.exit_code == 0, status.output
+    assert "paused_by_operator" in status.stdout
+    as_json = json.loads(cli("status", job_id, "--json").stdout)
+    assert "paused_by_operator" in [event["kind"] for event in as_json["history"]]
+    page = client_for(create_app()).get(f"/jobs/{job_id}")
+    assert page.status_code == 200 and "paused_by_operator" in page.text
 
 
 def test_cancelling_a_job_in_an_unknown_status_is_refused_with_the_reason(

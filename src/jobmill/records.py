@@ -60,7 +60,8 @@ class JobEvent(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    kind: EventKind
+    # A kind this jobmill does not know (a newer version's) stays the stored text.
+    kind: Annotated[EventKind | str, Field(union_mode="left_to_right")]
     at: datetime
     attempt: int | None = None
     worker_id: str | None = None
