@@ -117,7 +117,7 @@ def raw_legend() -> str:
 
 
 SCALE_ROWS = (
-    ("memory", "worker RSS after {0:,} → {1:,} jobs (MiB)", "≤ +20 %"),
+    ("memory", "worker RSS after {0:,} → {1:,} jobs (MiB, on SQLite)", "≤ +20 %"),
     ("history_claims", "claims (batches of 100), {0:,} → {1:,} finished jobs beside (rows/s)",
      "within 10 %"),
     ("history_cycles", "claim + complete one at a time, {0:,} → {1:,} finished (jobs/s)",
@@ -178,6 +178,14 @@ def notes(figures: Figures) -> list[str]:
     return [f"- {', '.join(where)}: {error}" for error, where in seen.items()]
 
 
+def busy(machine: dict[str, str]) -> str:
+    """A warning when other work kept the machine's cores busy as the run began."""
+    load = float(machine["load average at start"].split(",")[0])
+    if load < int(machine["cores"]):
+        return ""
+    return " The machine was busy with other work: compare within this run, not across runs."
+
+
 def render(
     figures_list: list[Figure],
     machine: dict[str, str],
@@ -193,7 +201,8 @@ def render(
         "",
         f"Commit `{m['commit']}`, {m['date']}. {m['cpu']}, {m['cores']} cores, {m['os']};"
         f" Python {m['python']}, SQLite {m['sqlite']}, PostgreSQL {m['postgresql']}."
-        f" {mode}, {minutes:.0f} min; load average at start {m['load average at start']}.",
+        f" {mode}, {minutes:.0f} min; load average at start {m['load average at start']}."
+        + busy(m),
         "",
         f"The workload of SPEC §10: a no-op job taking a small int; {counts.single:,} single"
         f" enqueues; {counts.bulk:,} in one bulk call; one worker process draining"
