@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from jobmill.settings import Settings, load_settings
-from jobmill.store import Store
+
+if TYPE_CHECKING:
+    from jobmill.store import Store
 
 _mutex = threading.Lock()
 _settings: Settings | None = None
@@ -42,6 +44,8 @@ def get_store() -> Store:
     settings = get_settings()
     with _mutex:
         if _store is None:
+            from jobmill.store import Store  # the database code, loaded on first use
+
             _store = Store.from_url(
                 settings.database_url,
                 pool_size=settings.concurrency + 2,

@@ -8,7 +8,7 @@ setting and ``jobmill --import MODULE`` (given before the command name).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -25,7 +25,9 @@ from jobmill.cli.running import (
     RunRequest,
     run_job,
 )
-from jobmill.job import Job
+
+if TYPE_CHECKING:
+    from jobmill.job import Job
 
 
 def alias_names(modules: Sequence[str] | None = None) -> list[str]:

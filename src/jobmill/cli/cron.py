@@ -29,10 +29,10 @@ from jobmill.cron.commands import NEXT_RUNS_MAX
 from jobmill.cron.schedule import MISFIRE_GRACE, MisfirePolicy
 from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
-from jobmill.store.cron import CronJob, CronJobNotFound
 
 if TYPE_CHECKING:
     from jobmill.cron.scheduler import Scheduler
+    from jobmill.store.cron import CronJob
 
 OPERATE_PANEL = "Operate"
 
@@ -230,7 +230,7 @@ def _entry_named(text: str) -> CronJob | None:
         return None
     try:
         return cron.get_cron_job(text)
-    except CronJobNotFound:
+    except cron.CronJobNotFound:
         return None
 
 

@@ -7,11 +7,11 @@ so library errors become a clear message instead of a traceback.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import typer
-from sqlalchemy.exc import DBAPIError
 
 from jobmill.cli.params import ParamError
 from jobmill.errors import (
@@ -102,6 +102,16 @@ def reported_errors() -> Iterator[None]:
         error = describe(exc)
         report(error)
         raise typer.Exit(error.code) from None
-    except DBAPIError as exc:  # unreachable server, wrong credentials, missing tables...
-        report(CommandError(f"database error: {str(exc.orig).strip()}"))
+    except Exception as exc:  # unreachable server, wrong credentials, missing tables...
+        if not _is_database_error(exc):
+            raise
+        cause = getattr(exc, "orig", exc)  # the driver's own error
+        report(CommandError(f"database error: {str(cause).strip()}"))
         raise typer.Exit(FAILURE) from None
+
+
+def _is_database_error(exc: Exception) -> bool:
+    # Only a command that loaded SQLAlchemy can meet its errors; the others
+    # (and `jobmill --help`) do not import it for this check.
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    return sqlalchemy_errors is not None and isinstance(exc, sqlalchemy_errors.DBAPIError)

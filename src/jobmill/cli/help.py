@@ -7,6 +7,7 @@ modules appear here with their one-line help; ``EXAMPLES`` adds examples.
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlsplit, urlunsplit
 
 import typer
 from rich.console import Console
@@ -131,15 +132,23 @@ def _examples(name: str, command: Any) -> tuple[str, ...]:
 
 
 def _print_footer(console: Console) -> None:
-    from sqlalchemy.engine import make_url
-
     from jobmill.runtime import get_settings
 
     settings = get_settings()
-    url = make_url(settings.database_url).render_as_string(hide_password=True)
+    url = without_password(settings.database_url)
     console.print("[bold]Settings[/bold]")
     console.print(f"  database_url  {escape(url)}")
     console.print(f"  imports       {escape(', '.join(settings.imports) or '-')}")
     console.print(
         "\n--param key=value: a.b=value nests; numbers, true/false, null and JSON are parsed."
     )
+
+
+def without_password(url: str) -> str:
+    """``url`` with its password shown as ``***`` (help loads no SQLAlchemy for this)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user = userinfo.partition(":")[0]
+    return urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))

@@ -5,21 +5,22 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 
-from jobmill import commands, registry
+from jobmill import registry
 from jobmill.cli.app import app
 from jobmill.cli.imports import ImportOption, load_job_modules
 from jobmill.cli.output import escape, make_console, make_table, print_json, styled_status
 from jobmill.clock import utcnow
 from jobmill.humanize import format_duration, format_time
-from jobmill.job import Job
-from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus, statuses_to_show
-from jobmill.store.stats import DurationStats, is_live
+
+if TYPE_CHECKING:
+    from jobmill.job import Job
+    from jobmill.store.stats import DurationStats
 
 INSPECT_PANEL = "Inspect"
 WINDOWS = {"last hour": timedelta(hours=1), "last day": timedelta(days=1)}
@@ -29,6 +30,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of 
 @app.command(rich_help_panel=INSPECT_PANEL)
 def stats(as_json: JsonOption = False) -> None:
     """Jobs by queue and status, throughput, and run-time percentiles per job."""
+    from jobmill.runtime import get_store
+
     store, now = get_store(), utcnow()
     counts = store.count_jobs_by_queue_and_status()
     throughput = {label: store.count_finished_since(now - span) for label, span in WINDOWS.items()}
@@ -97,6 +100,10 @@ def _print_durations(console: Console, durations: Sequence[DurationStats]) -> No
 @app.command(rich_help_panel=INSPECT_PANEL)
 def workers(as_json: JsonOption = False) -> None:
     """Registered workers, live or stale (silent longer than the lock timeout)."""
+    from jobmill import commands
+    from jobmill.runtime import get_settings
+    from jobmill.store.stats import is_live
+
     now, stale_after = utcnow(), get_settings().lock_timeout
     found = commands.list_workers()
     if as_json:

@@ -8,11 +8,11 @@ history.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from jobmill import commands, registry
+from jobmill import registry
 from jobmill.actors import operator_source
 from jobmill.cli.app import app
 from jobmill.cli.durations import parse_duration
@@ -33,10 +33,11 @@ from jobmill.cli.views import job_json, print_job, print_jobs_table
 from jobmill.clock import utcnow
 from jobmill.errors import UnknownJob
 from jobmill.humanize import format_time
-from jobmill.job import Job
 from jobmill.states import JobStatus
 from jobmill.storable import INTEGER_MAX
-from jobmill.store import JobFilter
+
+if TYPE_CHECKING:
+    from jobmill.job import Job
 
 JOBS_PANEL = "Jobs"
 ListJsonOption = Annotated[
@@ -60,6 +61,9 @@ def list_jobs(
     as_json: ListJsonOption = False,
 ) -> None:
     """List jobs, newest first."""
+    from jobmill import commands
+    from jobmill.store import JobFilter
+
     filter_ = JobFilter(status=status, job_name=name, queue=queue)
     records = commands.list_jobs(filter_, limit=limit, offset=offset)
     if as_json:
@@ -80,6 +84,8 @@ def status(
     ] = False,
 ) -> None:
     """Show one job: params, result, error and traceback, progress, lock, events."""
+    from jobmill import commands
+
     detail = commands.job_detail(job_id)
     record, events = detail.job, detail.events
     depends_on = [job.id for job in detail.dependencies]
@@ -130,6 +136,8 @@ def retry(
     ] = None,
 ) -> None:
     """Put a failed or cancelled job back to pending, with fresh attempts."""
+    from jobmill import commands
+
     if (job_id is None) == (not all_failed):
         raise CommandError("give either a job ID or --all-failed", USAGE)
     if name and not all_failed:
@@ -146,6 +154,8 @@ def retry(
 
 
 def _retry_all_failed(name: str | None, source: str) -> None:
+    from jobmill import commands
+
     done = commands.retry_failed(name, source=source)
     which = f" {name}" if name else ""
     make_console().print(
@@ -160,6 +170,8 @@ def cancel(
     job_id: Annotated[str, typer.Argument(metavar="ID_PREFIX", help="The job to cancel.")],
 ) -> None:
     """Cancel a pending job, or ask a running one to stop."""
+    from jobmill import commands
+
     source = operator_source("cli")
     record = commands.cancel(job_id, source=source)
     if record.status == JobStatus.CANCELLED:
@@ -175,6 +187,8 @@ def discard(
     job_id: Annotated[str, typer.Argument(metavar="ID_PREFIX", help="The failed job.")],
 ) -> None:
     """Take a failed job out of the failed set (it ends cancelled; retry brings it back)."""
+    from jobmill import commands
+
     source = operator_source("cli")
     record = commands.discard(job_id, source=source)
     shown = f"{printable(record.job_name)} {record.id} is discarded (by {source})"
@@ -203,6 +217,8 @@ def prune(
     ] = False,
 ) -> None:
     """Delete finished jobs (and their history) completed before a cut-off."""
+    from jobmill import commands
+
     try:
         age = parse_duration(older_than)
     except ValueError as exc:

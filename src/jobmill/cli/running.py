@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -24,9 +24,11 @@ from jobmill.cli.output import escape, make_console, print_json, printable
 from jobmill.cli.params import parse_params
 from jobmill.errors import JobFailed
 from jobmill.humanize import format_duration, format_time
-from jobmill.job import Job
-from jobmill.outcomes import ProgressUpdate
-from jobmill.records import JobMetadata
+
+if TYPE_CHECKING:
+    from jobmill.job import Job
+    from jobmill.outcomes import ProgressUpdate
+    from jobmill.records import JobMetadata
 
 ParamOption = Annotated[
     list[str] | None,

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.table import Table
@@ -17,8 +17,10 @@ from jobmill.cli.output import escape, format_percent, make_table, printable, st
 from jobmill.clock import utcnow
 from jobmill.events import EventKind
 from jobmill.humanize import format_duration, format_time, short_ids
-from jobmill.records import JobEvent, JobMetadata
 from jobmill.storable import UndecodableJSON, json_text
+
+if TYPE_CHECKING:
+    from jobmill.records import JobEvent, JobMetadata
 
 
 def print_jobs_table(console: Console, records: Sequence[JobMetadata]) -> None:
