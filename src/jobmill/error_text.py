@@ -9,10 +9,9 @@ reads the job. A database error keeps only the first line of its message.
 from __future__ import annotations
 
 import sqlite3
+import sys
 import traceback
 from collections.abc import Iterator
-
-from sqlalchemy.exc import StatementError
 
 
 def error_message(exc: BaseException) -> str:
@@ -32,8 +31,11 @@ def error_traceback(exc: BaseException) -> str:
 
 
 def is_database_error(exc: BaseException) -> bool:
-    """An error from SQLAlchemy's execution, sqlite3 or psycopg (not imported here)."""
-    return isinstance(exc, StatementError | sqlite3.Error) or (
+    """An error from SQLAlchemy's execution, sqlite3 or psycopg (not imported here:
+    an error of a library that was never loaded cannot have been raised)."""
+    sqlalchemy_errors = sys.modules.get("sqlalchemy.exc")
+    statement_error = getattr(sqlalchemy_errors, "StatementError", ())
+    return isinstance(exc, (statement_error, sqlite3.Error)) or (
         type(exc).__module__.partition(".")[0] == "psycopg"
     )
 

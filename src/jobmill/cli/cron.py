@@ -25,8 +25,7 @@ from jobmill.cli.logs import configure_logging
 from jobmill.cli.output import escape, make_console, make_table, print_json, styled_status
 from jobmill.cli.params import parse_params
 from jobmill.clock import utcnow
-from jobmill.cron.commands import NEXT_RUNS_MAX
-from jobmill.cron.schedule import MISFIRE_GRACE, MisfirePolicy
+from jobmill.cron.schedule import MISFIRE_GRACE, NEXT_RUNS_MAX, MisfirePolicy
 from jobmill.errors import InvalidParams
 from jobmill.humanize import format_time
 

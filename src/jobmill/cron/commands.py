@@ -16,13 +16,11 @@ from typing import Any, Unpack
 from jobmill.actors import operator_source
 from jobmill.clock import utcnow
 from jobmill.cron.entries import CronDefinition, CronOptions
-from jobmill.cron.schedule import CronSchedule
+from jobmill.cron.schedule import NEXT_RUNS_MAX, CronSchedule
 from jobmill.runtime import get_store
 from jobmill.store.cron import CronJob
 
 logger = logging.getLogger("jobmill.cron")
-
-NEXT_RUNS_MAX = 1000
 
 
 def add_cron_job(

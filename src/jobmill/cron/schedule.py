@@ -30,6 +30,8 @@ MISFIRE_GRACE = timedelta(seconds=60)
 # Counting the missed ticks of a long outage stops here (the count is then "at least").
 MISSED_COUNT_CAP = 10_000
 BACKFILL_LIMIT_MAX = 10_000
+# The most next run times one preview (``next_runs``, ``jobmill cron next -n``) computes.
+NEXT_RUNS_MAX = 1000
 _ONE_MICROSECOND = timedelta(microseconds=1)
 
 
