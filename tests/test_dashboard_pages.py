@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from datetime import timedelta
 from pathlib import Path
@@ -15,7 +16,7 @@ from jobmill import runtime
 from jobmill.clock import utcnow
 from jobmill.dashboard import create_app
 from jobmill.outcomes import Lock, ProgressUpdate
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 from jobmill.store.stats import ThroughputBucket
 
 HOSTILE = '<script>alert("x")</script>'
@@ -272,14 +273,14 @@ def test_values_from_the_database_are_escaped_everywhere(
 ) -> None:
     hostile_id = DashboardEchoJob.later(text=HOSTILE)
     failed = failed_job_id(HOSTILE)
-    weird = NewJob(
-        id="01900000-0000-7000-8000-000000000001",
+    weird = NewJobs(
         job_name=HOSTILE,
         queue=HOSTILE,
         priority=0,
-        params={HOSTILE: HOSTILE},
         max_attempts=1,
         timeout=None,
+        ids=["01900000-0000-7000-8000-000000000001"],
+        params=[json.dumps({HOSTILE: HOSTILE})],
     )
     configured.enqueue([weird])
     pages = [

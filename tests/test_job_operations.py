@@ -189,18 +189,18 @@ def test_inline_leaves_jobs_of_a_caller_transaction_for_drain(configured: Store)
 
 def test_unknown_job_name_in_the_database_fails_clearly(configured: Store) -> None:
     from jobmill.ids import new_job_id
-    from jobmill.store import NewJob
+    from jobmill.store import NewJobs
 
     [job_id] = configured.enqueue(
         [
-            NewJob(
-                id=new_job_id(),
+            NewJobs(
                 job_name="RemovedLongAgoJob",
                 queue="default",
                 priority=0,
-                params={},
                 max_attempts=3,
                 timeout=None,
+                ids=[new_job_id()],
+                params=["{}"],
             )
         ]
     )

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 import jobmill
 from jobmill import Job, JobNotFound, JobStatus, runtime
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 from jobmill.testing import drain
 
 MISSING = [
@@ -141,19 +141,16 @@ print(json.dumps({"claimed": claimed, "errors": errors}))
 
 
 def test_libsql_claim_jobs_from_three_processes_claims_each_once(libsql_store: Store) -> None:
-    jobs = [
-        NewJob(
-            id=f"libsql-{n:05d}",
-            job_name="LibsqlAddJob",
-            queue="default",
-            priority=0,
-            params={"a": n, "b": 0},
-            max_attempts=1,
-            timeout=None,
-        )
-        for n in range(600)
-    ]
-    libsql_store.enqueue(jobs)
+    jobs = NewJobs(
+        job_name="LibsqlAddJob",
+        queue="default",
+        priority=0,
+        max_attempts=1,
+        timeout=None,
+        ids=[f"libsql-{n:05d}" for n in range(600)],
+        params=[f'{{"a": {n}, "b": 0}}' for n in range(600)],
+    )
+    libsql_store.enqueue([jobs])
     url = libsql_store.engine.url.render_as_string(hide_password=False)
     procs = [
         subprocess.Popen(
@@ -165,5 +162,5 @@ def test_libsql_claim_jobs_from_three_processes_claims_each_once(libsql_store: S
     ]
     results = [json.loads(proc.communicate(timeout=60)[0]) for proc in procs]
     claimed = [job_id for result in results for job_id in result["claimed"]]
-    assert sorted(claimed) == [job.id for job in jobs]
+    assert sorted(claimed) == list(jobs.ids)
     assert [result["errors"] for result in results] == [[], [], []]

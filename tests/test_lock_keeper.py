@@ -11,11 +11,11 @@ from jobmill.ids import new_job_id
 from jobmill.keeper import HeldAttempt, LockKeeper
 from jobmill.outcomes import Lock
 from jobmill.runner import Runner
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 
 
 def held_attempt(store: Store, worker_id: str) -> HeldAttempt:
-    job = NewJob(new_job_id(), "KeeperJob", "default", 0, {}, 3, None)
+    job = NewJobs("KeeperJob", "default", 0, 3, None, ids=[new_job_id()], params=["{}"])
     store.enqueue([job])
     record = store.claim_job(job.id, worker_id, lock_timeout=5)
     assert record is not None

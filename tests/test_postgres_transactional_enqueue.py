@@ -95,6 +95,7 @@ def test_notify_arrives_only_after_commit(pg_schema_url: str, listening: Inbox) 
     try:
         with engine.begin() as conn:
             PgTxEnqueueJob.set(connection=conn, queue=queue).later({"n": 1})
+            PgTxEnqueueJob.set(connection=conn, queue=queue).later_many([{"n": 2}, {"n": 3}])
             # Notifications reach a listener in commit order: once a marker
             # committed later has arrived, an earlier one would have too.
             notify(pg_schema_url, marker)
@@ -116,6 +117,7 @@ def test_no_notify_after_rollback(pg_schema_url: str, listening: Inbox) -> None:
     try:
         with pytest.raises(Rollback), engine.begin() as conn:
             PgTxEnqueueJob.set(connection=conn, queue=queue).later({"n": 1})
+            PgTxEnqueueJob.set(connection=conn, queue=queue).later_many([{"n": 2}, {"n": 3}])
             raise Rollback
         notify(pg_schema_url, marker)
         assert listening.wait_for(marker)

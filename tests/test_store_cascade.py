@@ -9,23 +9,23 @@ from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
 from jobmill.outcomes import Lock, Outcome
 from jobmill.states import JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 from jobmill.store.engine import upgrade
 from jobmill.store.schema import job_dependencies, jobs
 
 
-def new_job(**fields: object) -> NewJob:
+def new_job(**fields: object) -> NewJobs:
     values: dict[str, object] = {
-        "id": new_job_id(),
+        "ids": (new_job_id(),),
         "job_name": "CascadeJob",
         "queue": "default",
         "priority": 0,
-        "params": {},
+        "params": ("{}",),
         "max_attempts": 1,
         "timeout": None,
     }
     values.update(fields)
-    return NewJob(**values)  # type: ignore[arg-type]
+    return NewJobs(**values)  # type: ignore[arg-type]
 
 
 def _fail(store: Store, job_id: str) -> None:

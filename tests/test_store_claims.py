@@ -11,21 +11,21 @@ from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
 from jobmill.outcomes import Lock, Outcome, ProgressUpdate
 from jobmill.states import TRANSITIONS, JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 
 
-def new_job(name: str = "StoreJob", **fields: object) -> NewJob:
+def new_job(name: str = "StoreJob", **fields: object) -> NewJobs:
     values: dict[str, object] = {
-        "id": new_job_id(),
+        "ids": (new_job_id(),),
         "job_name": name,
         "queue": "default",
         "priority": 0,
-        "params": {},
+        "params": ("{}",),
         "max_attempts": 3,
         "timeout": None,
     }
     values.update(fields)
-    return NewJob(**values)  # type: ignore[arg-type]
+    return NewJobs(**values)  # type: ignore[arg-type]
 
 
 def test_claim_jobs_orders_by_priority_then_run_at_then_id(configured: Store) -> None:

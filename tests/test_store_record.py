@@ -12,21 +12,21 @@ from jobmill.events import EventKind
 from jobmill.ids import new_job_id
 from jobmill.outcomes import Lock, Outcome, ProgressUpdate
 from jobmill.states import JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 
 
-def new_job(**fields: object) -> NewJob:
+def new_job(**fields: object) -> NewJobs:
     values: dict[str, object] = {
-        "id": new_job_id(),
+        "ids": (new_job_id(),),
         "job_name": "RecordJob",
         "queue": "default",
         "priority": 0,
-        "params": {},
+        "params": ("{}",),
         "max_attempts": 3,
         "timeout": None,
     }
     values.update(fields)
-    return NewJob(**values)  # type: ignore[arg-type]
+    return NewJobs(**values)  # type: ignore[arg-type]
 
 
 def test_record_outcomes_fences_each_outcome_by_its_own_lock(configured: Store) -> None:

@@ -15,23 +15,23 @@ from jobmill.errors import JobStateError
 from jobmill.ids import new_job_id
 from jobmill.outcomes import Lock, Outcome
 from jobmill.states import INSERTS, TRANSITIONS, JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 
 Move = tuple[JobStatus, JobStatus, str]
 
 
-def new_job(**fields: object) -> NewJob:
+def new_job(**fields: object) -> NewJobs:
     values: dict[str, object] = {
-        "id": new_job_id(),
+        "ids": (new_job_id(),),
         "job_name": "TransitionJob",
         "queue": "default",
         "priority": 0,
-        "params": {},
+        "params": ("{}",),
         "max_attempts": 3,
         "timeout": None,
     }
     values.update(fields)
-    return NewJob(**values)  # type: ignore[arg-type]
+    return NewJobs(**values)  # type: ignore[arg-type]
 
 
 class Moves:

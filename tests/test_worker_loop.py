@@ -18,7 +18,7 @@ import jobmill
 from jobmill import JobStatus, registry, runtime
 from jobmill.clock import utcnow
 from jobmill.ids import new_job_id
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 from jobmill.store.schema import cron_jobs
 from jobmill.worker import Worker
 from worker_jobs import (
@@ -105,7 +105,7 @@ def test_serves_only_its_queues(configured: Store, ledger: str) -> None:
 
 def test_leaves_jobs_it_cannot_run_pending(configured: Store) -> None:
     [unknown] = configured.enqueue(
-        [NewJob(new_job_id(), "WorkerNotDeployedHere", "default", 0, None, 1, None)]
+        [NewJobs("WorkerNotDeployedHere", "default", 0, 1, None, ids=[new_job_id()], params=[None])]
     )
     known = WorkerNoopJob.later()
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 from functools import cached_property
 from typing import Any
 
 from pydantic import PydanticUserError, TypeAdapter, ValidationError
+from pydantic_core import PydanticSerializationError
 
 from jobmill.errors import InvalidParams
-from jobmill.storable import UndecodableJSON, json_problems
+from jobmill.storable import UndecodableJSON, json_problems, plainly_storable
 
 
 class ResultNotSerializable(TypeError):
@@ -79,6 +81,20 @@ class Codec:
         if problems:
             raise InvalidParams(self.job_name, problems, index)
         return dumped
+
+    def encode_params(self, value: Any, index: int | None = None) -> str | None:
+        """Validated params as the JSON text to store (None: no params, NULL);
+        ``InvalidParams`` as ``dump_params`` raises it."""
+        try:
+            encoded: bytes | None = self._params.dump_json(value)
+        except PydanticSerializationError:
+            encoded = None  # a lone surrogate, say: dump_params names it
+        if encoded is not None and plainly_storable(encoded):
+            return encoded.decode()
+        dumped = self.dump_params(value, index)
+        if dumped is None:
+            return None
+        return json.dumps(dumped) if encoded is None else encoded.decode()
 
     def load_params(self, stored: Any) -> Any:
         """Params read back from the database, validated again."""

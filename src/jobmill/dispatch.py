@@ -31,7 +31,7 @@ from jobmill.records import JobMetadata, JobResult
 from jobmill.runner import Runner, Settled
 from jobmill.runtime import get_settings, get_store
 from jobmill.states import JobStatus
-from jobmill.store import NewJob, Store
+from jobmill.store import NewJobs, Store
 
 if TYPE_CHECKING:
     from jobmill.job import Job
@@ -91,23 +91,34 @@ class Dispatch(Generic[P, R]):
         kwargs: Mapping[str, Any] | None = None,
         index: int | None = None,
         now: datetime | None = None,
-    ) -> NewJob:
-        """Validate params and make the row to store; raises ``InvalidParams``."""
+    ) -> NewJobs:
+        """Validate params and make the job to store; raises ``InvalidParams``."""
+        codec = self.job_class.codec
+        encoded = codec.encode_params(codec.coerce_params(params, kwargs, index), index)
+        return self._new_jobs([new_job_id()], [encoded], now or utcnow())
+
+    def build_many(self, items: Sequence[Any], now: datetime | None = None) -> NewJobs:
+        """Validate every item's params and make the jobs to store; one invalid
+        item raises ``InvalidParams`` naming its index."""
+        codec = self.job_class.codec
+        coerce, encode = codec.coerce_params, codec.encode_params
+        params = [encode(coerce(item, None, index), index) for index, item in enumerate(items)]
+        return self._new_jobs([new_job_id() for _ in params], params, now or utcnow())
+
+    def _new_jobs(self, ids: list[str], params: list[str | None], now: datetime) -> NewJobs:
         cls, opts = self.job_class, self.options
-        value = cls.codec.coerce_params(params, kwargs, index)
-        now = now or utcnow()
         delay, priority, timeout = opts.get("delay"), opts.get("priority"), opts.get("timeout")
         run_at = opts.get("run_at") or (
             now + timedelta(seconds=as_seconds(delay)) if delay else None
         )
-        return NewJob(
-            id=new_job_id(),
+        return NewJobs(
             job_name=cls.job_name,
             queue=opts.get("queue") or cls.queue,
             priority=cls.priority if priority is None else priority,
-            params=cls.codec.dump_params(value, index),
             max_attempts=opts.get("max_attempts") or cls.max_attempts,
             timeout=cls.timeout if timeout is None else timeout,
+            ids=ids,
+            params=params,
             run_at=run_at,
             unique_key=opts.get("unique_key"),
             depends_on=tuple(opts.get("depends_on") or ()),
@@ -122,30 +133,30 @@ class Dispatch(Generic[P, R]):
 
     def later(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
         """Store a pending job; returns its id (an existing one's for a duplicate unique_key)."""
-        [job_id] = self._store_jobs([self.build(params, kwargs)])
+        [job_id] = self._store_jobs(self.build(params, kwargs))
         return job_id
 
     async def alater(self, params: P | Mapping[str, Any] | None = None, /, **kwargs: Any) -> str:
-        new_job = self.build(params, kwargs)
-        [job_id] = await asyncio.to_thread(self._store_jobs, [new_job])
+        new_jobs = self.build(params, kwargs)
+        [job_id] = await asyncio.to_thread(self._store_jobs, new_jobs)
         return job_id
 
     def later_many(self, items: Sequence[P | Mapping[str, Any]]) -> list[str]:
         """Store many jobs in one transaction; one invalid item stores none."""
-        return self._store_jobs(self._build_many(items))
+        return self._store_jobs(self.build_many(items))
 
     async def alater_many(self, items: Sequence[P | Mapping[str, Any]]) -> list[str]:
-        new_jobs = self._build_many(items)
+        new_jobs = self.build_many(items)
         return await asyncio.to_thread(self._store_jobs, new_jobs)
 
-    def _build_many(self, items: Sequence[Any]) -> list[NewJob]:
+    def _build_each(self, items: Sequence[Any]) -> list[NewJobs]:
         now = utcnow()
         return [self.build(item, index=i, now=now) for i, item in enumerate(items)]
 
-    def _store_jobs(self, new_jobs: list[NewJob]) -> list[str]:
+    def _store_jobs(self, new_jobs: NewJobs) -> list[str]:
         store = get_store()
         connection = self.options.get("connection")
-        ids = store.enqueue(new_jobs, connection=connection)
+        ids = store.enqueue([new_jobs], connection=connection)
         # A job enqueued on the caller's connection exists only once the caller
         # commits: running it now would wait on the caller's own write lock
         # (SQLite) or not find it (PostgreSQL). ``drain()`` runs it later.
@@ -176,16 +187,16 @@ class Dispatch(Generic[P, R]):
                 f"{', '.join(depends_on)}; use later() and a worker"
             )
 
-    def _start_now(self, new_job: NewJob) -> tuple[Store, JobMetadata]:
+    def _start_now(self, new_job: NewJobs) -> tuple[Store, JobMetadata]:
         store, settings = get_store(), get_settings()
         record = store.start_job(new_job, caller_worker_id("now"), settings.lock_timeout)
         return store, record
 
-    def _run_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
+    def _run_now(self, new_job: NewJobs) -> tuple[JobResult[R], Settled]:
         store, record = self._start_now(new_job)
         return _run_held(self.job_class, store, record, allow_retry=False, listeners=self.listeners)
 
-    async def _arun_now(self, new_job: NewJob) -> tuple[JobResult[R], Settled]:
+    async def _arun_now(self, new_job: NewJobs) -> tuple[JobResult[R], Settled]:
         start = _Start(self._start_now, new_job)
         try:
             store, record = await asyncio.to_thread(start.run)
@@ -207,10 +218,10 @@ class Dispatch(Generic[P, R]):
     ) -> list[JobResult[R]]:
         """Run every item now, at most ``concurrency`` at once; results in input order."""
         self._refuse_dependencies("batch")
-        new_jobs = self._build_many(items)
+        new_jobs = self._build_each(items)
         stopped = False
 
-        def run_one(new_job: NewJob) -> JobResult[R]:
+        def run_one(new_job: NewJobs) -> JobResult[R]:
             nonlocal stopped
             if stopped:
                 return self._record_not_started(new_job)
@@ -229,11 +240,11 @@ class Dispatch(Generic[P, R]):
         stop_on_error: bool = False,
     ) -> list[JobResult[R]]:
         self._refuse_dependencies("abatch")
-        new_jobs = self._build_many(items)
+        new_jobs = self._build_each(items)
         gate = asyncio.Semaphore(_positive(concurrency))
         stopped = False
 
-        async def run_one(new_job: NewJob) -> JobResult[R]:
+        async def run_one(new_job: NewJobs) -> JobResult[R]:
             nonlocal stopped
             async with gate:
                 if stopped:
@@ -244,7 +255,7 @@ class Dispatch(Generic[P, R]):
 
         return list(await asyncio.gather(*(run_one(job) for job in new_jobs)))
 
-    def _record_not_started(self, new_job: NewJob) -> JobResult[R]:
+    def _record_not_started(self, new_job: NewJobs) -> JobResult[R]:
         return JobResult(None, get_store().skip_job(new_job, STOPPED_BY_BATCH), STOPPED_BY_BATCH)
 
     # execute_from_database ------------------------------------------------
@@ -284,7 +295,7 @@ def chain(*steps: JobStep) -> list[str]:
     """
     if not steps:
         raise ValueError("chain needs at least one step")
-    new_jobs: list[NewJob] = []
+    new_jobs: list[NewJobs] = []
     previous: Sequence[str] = ()
     for step in steps:
         built = step.dispatch.set(depends_on=previous).build(step.params, step.kwargs)
@@ -303,7 +314,7 @@ class _Start:
     """
 
     def __init__(
-        self, start: Callable[[NewJob], tuple[Store, JobMetadata]], new_job: NewJob
+        self, start: Callable[[NewJobs], tuple[Store, JobMetadata]], new_job: NewJobs
     ) -> None:
         self._start, self._new_job = start, new_job
         self._mutex = threading.Lock()

@@ -4,7 +4,8 @@ Writing: ``json_problems`` and ``text_problem`` find what one of the databases
 would refuse or could not give back (NaN and infinity, NUL characters, lone
 surrogates, integers Python cannot print, nesting too deep, text longer than
 its column), so dispatch, cron and the command line refuse it up front on
-both, naming where it is.
+both, naming where it is. ``plainly_storable`` tells, at a glance of the
+encoded text, when there is nothing for them to find.
 
 Reading: SQLite keeps a JSON column as text, so a row written by hand may
 hold text that is not JSON (``'{count: 5}'``). It must not fail the whole
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -37,6 +39,8 @@ UNIQUE_KEY_LENGTH = 255
 CRON_NAME_LENGTH = 200
 CRON_EXPRESSION_LENGTH = 200
 SHOWN_DEPTH = 10
+# What in JSON text pydantic wrote may be a problem (see ``plainly_storable``).
+_SUSPECT = re.compile(rb"null|NaN|Infinity|\\u0000")
 JSON_SCALARS = (str, int, float, bool, type(None))
 
 Problem = dict[str, Any]
@@ -75,6 +79,24 @@ def check_integer(field: str, value: int) -> int:
     if not INTEGER_MIN <= value <= INTEGER_MAX:
         raise ValueError(f"{field} must be from {INTEGER_MIN} to {INTEGER_MAX}, got {value}")
     return value
+
+
+def plainly_storable(encoded: bytes) -> bool:
+    """Whether JSON text, as pydantic writes it, certainly has no part that
+    ``json_problems`` would find; False only means it needs that closer look.
+
+    Short text cannot hold an integer too long to read back, nor nesting too
+    deep (every level takes two brackets). Without a ``null`` it holds no NaN
+    or infinity (pydantic writes them as null, or NaN and Infinity when a
+    model says so), and without a ``\\u0000`` escape no NUL character; pydantic
+    refuses to write lone surrogates.
+    """
+    size = len(encoded)
+    if size > 2 * MAX_DEPTH and (
+        size > MAX_INT_DIGITS or encoded.count(b"[") + encoded.count(b"{") > MAX_DEPTH
+    ):
+        return False
+    return _SUSPECT.search(encoded) is None
 
 
 def json_problems(value: Any, before_json: Callable[[], Any] | None = None) -> list[Problem]:

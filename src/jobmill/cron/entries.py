@@ -27,7 +27,7 @@ from jobmill.storable import (
     check_text,
     json_problems,
 )
-from jobmill.store import NewJob
+from jobmill.store import NewJobs
 from jobmill.store.cron import CronJob, NewCronJob
 
 
@@ -109,7 +109,7 @@ class CronDefinition:
 
     def build_job(
         self, cron_job_id: int, run_at: datetime | None, now: datetime | None = None
-    ) -> NewJob:
+    ) -> NewJobs:
         """A validated job for the tick at ``run_at`` (None: now); raises ``InvalidParams``."""
         dispatch = Dispatch(self.job_class).set(
             queue=self.queue, priority=self.priority, run_at=run_at

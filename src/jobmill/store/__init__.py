@@ -11,7 +11,7 @@ from jobmill.store.admin import AdminOps
 from jobmill.store.claims import ClaimOps
 from jobmill.store.cron import CronOps
 from jobmill.store.engine import ensure_schema, make_engine
-from jobmill.store.enqueue import EnqueueOps, NewJob
+from jobmill.store.enqueue import EnqueueOps, NewJobs
 from jobmill.store.queries import JobFilter, QueryOps
 from jobmill.store.record import RecordOps
 from jobmill.store.stats import StatsOps
@@ -35,4 +35,4 @@ class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, Worker
         return cls(engine, dialect)
 
 
-__all__ = ["JobFilter", "NewJob", "Store", "WorkerInfo"]
+__all__ = ["JobFilter", "NewJobs", "Store", "WorkerInfo"]

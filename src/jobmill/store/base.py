@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, text
+from sqlalchemy.exc import DBAPIError
 
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
@@ -30,6 +31,32 @@ class StoreBase:
             return
         with self.dialect.write_gate(), self.engine.begin() as conn:
             yield conn
+
+    @contextmanager
+    def driver_connection(self) -> Iterator[Any]:
+        """A pooled connection of the database driver itself, for hot paths where
+        SQLAlchemy's work per statement costs more than the statement.
+
+        Driver errors come out as SQLAlchemy's (``sqlalchemy.exc.IntegrityError``...);
+        a connection that saw one is closed, not pooled again, so whatever it was
+        in the middle of is rolled back.
+        """
+        pooled = self.engine.raw_connection()
+        try:
+            yield pooled.driver_connection
+        except BaseException as exc:
+            dialect, dbapi = self.engine.dialect, self.engine.dialect.loaded_dbapi
+            lost = isinstance(exc, dbapi.Error) and dialect.is_disconnect(
+                exc, pooled.dbapi_connection, None
+            )
+            pooled.invalidate(exc)
+            if not isinstance(exc, dbapi.Error):
+                raise
+            raise DBAPIError.instance(
+                None, None, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
+            ) from exc
+        finally:
+            pooled.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:

@@ -31,7 +31,7 @@ from jobmill.errors import CronError, JobmillError
 from jobmill.events import EventKind
 from jobmill.storable import INTEGER_MAX, text_problem
 from jobmill.store.base import record_events
-from jobmill.store.enqueue import EnqueueOps, NewJob
+from jobmill.store.enqueue import EnqueueOps, NewJobs
 from jobmill.store.schema import cron_jobs, jobs
 
 # The parts of an entry that its declaration in code owns.
@@ -145,7 +145,7 @@ class CronFiring:
     cron_job_id: int
     seen: Any
     next_run_at: datetime
-    new_jobs: Sequence[NewJob]
+    new_jobs: Sequence[NewJobs]
     missed_ticks: int
     source: str
     note: str
@@ -266,7 +266,12 @@ class CronOps(EnqueueOps):
         return bool(won)
 
     def run_cron_job(
-        self, cron_job_id: int, new_job: NewJob, source: str, note: str, now: datetime | None = None
+        self,
+        cron_job_id: int,
+        new_job: NewJobs,
+        source: str,
+        note: str,
+        now: datetime | None = None,
     ) -> str:
         """Enqueue one job for an entry now, outside its schedule; returns the job id."""
         now = now or utcnow()
@@ -371,7 +376,7 @@ class CronOps(EnqueueOps):
     def _enqueue_noted(
         self,
         conn: Connection,
-        new_jobs: Sequence[NewJob],
+        new_jobs: Sequence[NewJobs],
         kind: EventKind,
         source: str,
         note: str,

@@ -4,15 +4,20 @@ Every statement is shared except what is named here: engine set-up (SQLite:
 WAL, busy timeout, ``BEGIN IMMEDIATE``), how claim candidates are locked
 (PostgreSQL: ``FOR UPDATE SKIP LOCKED`` in a MATERIALIZED CTE; SQLite has one
 writer, so the immediate transaction is the lock), insert-or-ignore, wake-ups
-(PostgreSQL ``NOTIFY`` and a listener; SQLite polls), whether the schema is
-upgraded on first use, and which extra installs the driver.
+(PostgreSQL ``NOTIFY`` and a listener; SQLite polls), how new jobs' rows
+reach the driver (the placeholder; SQLite: one autocommit INSERT or an
+executemany; PostgreSQL: one statement that inserts and notifies, or a COPY),
+whether the schema is upgraded on first use, and which extra installs the driver.
 """
 
 from __future__ import annotations
 
+import itertools
 import threading
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
+from functools import cached_property
 from typing import Any, Protocol
 
 from sqlalchemy import (
@@ -24,7 +29,6 @@ from sqlalchemy import (
     Update,
     event,
     func,
-    text,
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
@@ -33,6 +37,7 @@ from sqlalchemy.sql.dml import Insert
 
 from jobmill.errors import ConfigurationError
 from jobmill.storable import load_json
+from jobmill.store.inserts import COPY_NEW_ROWS, InsertStatements, NewRows
 from jobmill.store.schema import jobs
 
 # The NOTIFY channel: one per schema holding the ``jobs`` table, so tenants
@@ -45,6 +50,7 @@ NOTIFY_CHANNEL_SQL = (
     " FROM (SELECT 'jobmill:' || relnamespace::regnamespace::text AS c"
     " FROM pg_class WHERE oid = 'jobs'::regclass) AS channel)"
 )
+NOTIFY_QUEUES = "SELECT pg_notify(%s, queue) FROM unnest(%s::text[]) AS queue"
 READ_ONLY = "jobmill_read_only"
 
 # libpq options applied unless the URL sets them: the name shows jobmill's
@@ -78,6 +84,13 @@ class Dialect:
     upgrades_automatically = False
     # The ``jobmill[...]`` extra that installs the driver, if one does.
     extra: str | None = None
+    # How the driver marks a positional parameter in a statement's text.
+    placeholder = "?"
+
+    @cached_property
+    def statements(self) -> InsertStatements:
+        """The enqueue statements, built once."""
+        return InsertStatements.with_placeholder(self.placeholder)
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         return {}
@@ -102,6 +115,13 @@ class Dialect:
         (partial, with ``where``) unique index."""
         stmt = self.insert_factory(table)
         return stmt.on_conflict_do_nothing(index_elements=index_elements, index_where=where)  # type: ignore[no-any-return]
+
+    def insert_new_rows(
+        self, engine: Engine, dbapi_connection: Any, batches: Sequence[NewRows], queues: set[str]
+    ) -> None:
+        """Insert ``batches`` and commit, on an idle driver connection from
+        ``engine``'s pool; listening workers of ``queues`` wake once it commits."""
+        raise NotImplementedError
 
     def notify(self, connection: Connection, queues: set[str]) -> None:
         """Wake listening workers once the transaction commits."""
@@ -129,6 +149,20 @@ class SQLiteDialect(Dialect):
         # SQLite has one writer. Threads of one process queue here instead of
         # colliding in SQLite's busy handler, which sleeps in coarse steps.
         return self._writer
+
+    def insert_new_rows(
+        self, engine: Engine, dbapi_connection: Any, batches: Sequence[NewRows], queues: set[str]
+    ) -> None:
+        rows = itertools.chain.from_iterable(batch.tuples() for batch in batches)
+        cursor = dbapi_connection.cursor()
+        if sum(len(batch.ids) for batch in batches) == 1:
+            # A single statement is a transaction of its own: no BEGIN, no COMMIT.
+            cursor.execute(self.statements.insert, next(rows))
+            return
+        cursor.execute("BEGIN IMMEDIATE")
+        # libSQL's executemany takes a list only; sqlite3's takes the rows as made.
+        cursor.executemany(self.statements.insert, list(rows) if self.driver == "libsql" else rows)
+        dbapi_connection.commit()
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         # Text a JSON column holds is decoded by jobmill: one row of broken JSON
@@ -171,6 +205,17 @@ class PostgresDialect(Dialect):
     name = "postgresql"
     insert_factory = staticmethod(postgresql.insert)
     extra = "postgres"
+    placeholder = "%s"
+
+    def __init__(self) -> None:
+        self._channels: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+
+    @cached_property
+    def _insert_and_notify(self) -> str:
+        return (
+            f"WITH inserted AS ({self.statements.insert} RETURNING queue)"
+            " SELECT pg_notify(%s, queue) FROM inserted"
+        )
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
         # pool_pre_ping replaces connections that died while idle in the pool
@@ -193,11 +238,39 @@ class PostgresDialect(Dialect):
         )
         return update(jobs).where(jobs.c.id == locked.c.id).values(**values).returning(*jobs.c)
 
+    def channel(self, engine: Engine, dbapi_connection: Any) -> str:
+        """The NOTIFY channel of ``engine``'s sessions, asked of the server once."""
+        channel = self._channels.get(engine)
+        if channel is None:
+            with dbapi_connection.cursor() as cursor:
+                cursor.execute(f"SELECT {NOTIFY_CHANNEL_SQL}")
+                channel = self._channels[engine] = str(cursor.fetchone()[0])
+        return channel
+
+    def insert_new_rows(
+        self, engine: Engine, dbapi_connection: Any, batches: Sequence[NewRows], queues: set[str]
+    ) -> None:
+        if len(batches) == 1 and len(batches[0].ids) == 1:
+            # One job, one round trip: a statement that inserts and notifies,
+            # committed alone (the notification is delivered on commit).
+            # (A connection that fails meanwhile is discarded, autocommit and all.)
+            [row] = batches[0].tuples()
+            dbapi_connection.autocommit = True
+            channel = self.channel(engine, dbapi_connection)
+            dbapi_connection.execute(self._insert_and_notify, (*row, channel))
+            dbapi_connection.autocommit = False
+            return
+        with dbapi_connection.cursor() as cursor:
+            with cursor.copy(COPY_NEW_ROWS) as copy:
+                for batch in batches:
+                    copy.write(batch.copy_text())
+            channel = self.channel(engine, dbapi_connection)
+            cursor.execute(NOTIFY_QUEUES, (channel, sorted(queues)))
+        dbapi_connection.commit()
+
     def notify(self, connection: Connection, queues: set[str]) -> None:
-        for queue in sorted(queues):
-            connection.execute(
-                text(f"SELECT pg_notify({NOTIFY_CHANNEL_SQL}, :queue)"), {"queue": queue}
-            )
+        channel = self.channel(connection.engine, connection.connection.dbapi_connection)
+        connection.exec_driver_sql(NOTIFY_QUEUES, (channel, sorted(queues)))
 
     def listener(self, url: URL) -> Listener | None:
         from jobmill.store.listen import PostgresListener
