@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -33,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import InvalidatePoolError
+from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.sql.dml import Insert
 
 from jobmill.errors import ConfigurationError
@@ -52,12 +55,21 @@ NOTIFY_CHANNEL_SQL = (
 )
 NOTIFY_QUEUES = "SELECT pg_notify(%s, queue) FROM unnest(%s::text[]) AS queue"
 READ_ONLY = "jobmill_read_only"
+# A pooled PostgreSQL connection used this recently is taken to be alive; one
+# idle for longer is pinged before use. A ping at every checkout would double
+# the round trips of an enqueue, which is a single statement.
+PING_AFTER_IDLE = 1.0
+IDLE_SINCE = "jobmill_idle_since"
 
-# libpq options applied unless the URL sets them: the name shows jobmill's
+# Connection options applied unless the URL sets them: the name shows jobmill's
 # sessions in pg_stat_activity, and keepalives make a connection to a host
 # that vanished (workers on other machines) fail in about a minute instead
-# of hanging until the kernel gives up.
+# of hanging until the kernel gives up. psycopg prepares a statement on the
+# server once a connection has run it this many times; None turns that off
+# (what PgBouncer in transaction mode needs: a session's prepared statements
+# do not follow it from one server connection to the next).
 POSTGRES_CONNECT_DEFAULTS: dict[str, Any] = {
+    "prepare_threshold": 5,
     "application_name": "jobmill",
     "connect_timeout": 10,
     "keepalives": 1,
@@ -218,15 +230,31 @@ class PostgresDialect(Dialect):
         )
 
     def engine_options(self, pool_size: int) -> dict[str, Any]:
-        # pool_pre_ping replaces connections that died while idle in the pool
-        # (server restart, pg_terminate_backend) before they are handed out.
-        return {"pool_size": pool_size, "max_overflow": pool_size, "pool_pre_ping": True}
+        return {"pool_size": pool_size, "max_overflow": pool_size}
 
     def prepare_engine(self, engine: Engine) -> None:
         @event.listens_for(engine, "do_connect")
         def _on_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
             for name, value in POSTGRES_CONNECT_DEFAULTS.items():
                 cparams.setdefault(name, value)
+
+        @event.listens_for(engine, "checkin")
+        def _on_checkin(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+            record.info[IDLE_SINCE] = time.monotonic()
+
+        @event.listens_for(engine, "checkout")
+        def _on_checkout(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+            # A connection that died while idle in the pool (a server restart,
+            # pg_terminate_backend, a failover) is replaced before it is handed
+            # out, and so is every connection pooled before it.
+            idle_since = record.info.get(IDLE_SINCE)
+            if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE:
+                return
+            try:
+                engine.dialect.do_ping(dbapi_connection)
+            except Exception as exc:
+                lost = InvalidatePoolError(f"pooled connection lost: {exc}")
+                raise lost from exc
 
     def claim_statement(self, candidates: Select[Any], values: dict[str, Any]) -> Update:
         # MATERIALIZED keeps the planner from inlining the CTE, so the LIMIT
