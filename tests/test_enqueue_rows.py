@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -240,3 +241,15 @@ def test_plainly_storable_leaves_nothing_json_problems_would_find(
     encoded: bytes, plain: bool
 ) -> None:
     assert plainly_storable(encoded) is plain
+
+
+def test_a_forked_child_takes_none_of_its_parents_connections(sqlite_configured: Store) -> None:
+    EnqueueRowsJob.later(text="parent")
+    assert sqlite_configured.driver._spares  # kept for the next enqueue
+    pid = os.fork()
+    if pid == 0:  # the child: it must open its own
+        fresh = not sqlite_configured.driver._spares
+        os._exit(0 if fresh and EnqueueRowsJob.later(text="child") else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    EnqueueRowsJob.later(text="parent again")
+    assert sqlite_configured.count_jobs() == 3

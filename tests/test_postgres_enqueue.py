@@ -93,5 +93,5 @@ def test_a_connection_lost_in_use_fails_the_enqueue_and_is_replaced(
 def test_psycopg_prepares_statements_after_five_runs(store: Store) -> None:
     # The one setting to change for PgBouncer in transaction mode (None: never).
     assert dialects.POSTGRES_CONNECT_DEFAULTS["prepare_threshold"] == 5
-    with store.driver_connection() as connection:
+    with store.driver.connection() as connection:
         assert connection.prepare_threshold == 5

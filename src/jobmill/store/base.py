@@ -7,11 +7,11 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Connection, Engine, Row, insert, text
-from sqlalchemy.exc import DBAPIError
 
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
 from jobmill.store.dialects import READ_ONLY, Dialect
+from jobmill.store.driver import DriverConnections
 from jobmill.store.schema import job_events
 
 
@@ -22,6 +22,7 @@ class StoreBase:
         self.engine = engine
         self.dialect = dialect
         self.enqueue_listeners: list[Callable[[set[str]], None]] = []
+        self.driver = DriverConnections(engine, dialect.keeps_driver_connections)
 
     @contextmanager
     def write(self, connection: Connection | None = None) -> Iterator[Connection]:
@@ -31,32 +32,6 @@ class StoreBase:
             return
         with self.dialect.write_gate(), self.engine.begin() as conn:
             yield conn
-
-    @contextmanager
-    def driver_connection(self) -> Iterator[Any]:
-        """A pooled connection of the database driver itself, for hot paths where
-        SQLAlchemy's work per statement costs more than the statement.
-
-        Driver errors come out as SQLAlchemy's (``sqlalchemy.exc.IntegrityError``...);
-        a connection that saw one is closed, not pooled again, so whatever it was
-        in the middle of is rolled back.
-        """
-        pooled = self.engine.raw_connection()
-        try:
-            yield pooled.driver_connection
-        except BaseException as exc:
-            dialect, dbapi = self.engine.dialect, self.engine.dialect.loaded_dbapi
-            lost = isinstance(exc, dbapi.Error) and dialect.is_disconnect(
-                exc, pooled.dbapi_connection, None
-            )
-            pooled.invalidate(exc)
-            if not isinstance(exc, dbapi.Error):
-                raise
-            raise DBAPIError.instance(
-                None, None, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
-            ) from exc
-        finally:
-            pooled.close()
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -69,6 +44,7 @@ class StoreBase:
             conn.execute(text("SELECT 1"))
 
     def dispose(self) -> None:
+        self.driver.close()
         self.engine.dispose()
 
 

@@ -98,6 +98,9 @@ class Dialect:
     extra: str | None = None
     # How the driver marks a positional parameter in a statement's text.
     placeholder = "?"
+    # Whether enqueueing keeps driver connections of its own rather than take
+    # one from the pool each time (``store/driver.py``).
+    keeps_driver_connections = False
 
     @cached_property
     def statements(self) -> InsertStatements:
@@ -151,6 +154,9 @@ class SQLiteDialect(Dialect):
     name = "sqlite"
     insert_factory = staticmethod(sqlite.insert)
     upgrades_automatically = True
+    # A connection is a file handle, and a pool checkout costs as much as the
+    # insert. (A PostgreSQL connection is a server process: it stays pooled.)
+    keeps_driver_connections = True
 
     def __init__(self, driver: str) -> None:
         self.driver = driver

@@ -180,7 +180,7 @@ class EnqueueOps(StoreBase):
     ) -> list[str]:
         batches = [batch.rows(self._bind_time, now) for batch in new_jobs]
         if connection is None:
-            with self.dialect.write_gate(), self.driver_connection() as dbapi_connection:
+            with self.dialect.write_gate(), self.driver.connection() as dbapi_connection:
                 self.dialect.insert_new_rows(self.engine, dbapi_connection, batches, queues)
         else:
             rows = [row for batch in batches for row in batch.tuples()]
