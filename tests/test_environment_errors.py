@@ -106,7 +106,7 @@ def test_the_worker_log_says_failed_when_the_database_refused_the_completion(
     with configured.engine.begin() as conn:
         for statement in REFUSE_COMPLETION[configured.dialect.name]:
             conn.execute(text(statement))
-    caplog.set_level(logging.INFO, logger="jobmill")
+    caplog.set_level(logging.DEBUG, logger="jobmill")  # each attempt's line is at debug
 
     Worker(burst=True, scheduler=False, handle_signals=False).run()
 

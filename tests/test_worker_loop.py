@@ -396,7 +396,6 @@ def test_reconcile_releases_jobs_claimed_without_an_answer(configured: Store) ->
     # A claim committed but its answer never arrived (lost connection).
     configured.claim_jobs(worker.id, 1, 30)
     from jobmill.worker.loop import ClaimLoop
-    from jobmill.worker.wakeup import Waker
 
     loop = ClaimLoop(
         configured,
@@ -404,14 +403,13 @@ def test_reconcile_releases_jobs_claimed_without_an_answer(configured: Store) ->
         registry.registered(),
         queues=None,
         concurrency=1,
+        prefetch=0,
         lock_timeout=30,
         poll_interval=1,
         progress_interval=0,
         burst=True,
-        waker=Waker(configured),
     )
-    loop.reconcile()
-    loop.close()
+    loop.pump.reconcile()
 
     record = jobmill.get(job_id)
     assert (record.status, record.attempts) == ("pending", 0)

@@ -333,7 +333,9 @@ def hold_write_lock(database: Path, stop: threading.Event, held: float, free: fl
 def test_database_is_locked_loses_and_duplicates_nothing(
     sqlite_workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
 ) -> None:
-    WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"job-{n}"} for n in range(30)])
+    # Jobs long enough that the workers' rounds keep meeting the intruder's lock.
+    jobs = [{"ledger": ledger, "tag": f"job-{n}", "seconds": 0.2} for n in range(30)]
+    WorkerRecordJob.later_many(jobs)
     stop = threading.Event()
     intruder = threading.Thread(
         target=hold_write_lock, args=(Path(sqlite_url.removeprefix("sqlite:///")), stop, 0.1, 0.15)
@@ -345,6 +347,11 @@ def test_database_is_locked_loses_and_duplicates_nothing(
         fleet = [sqlite_workers.start("--concurrency", "3", env=env) for _ in range(3)]
         live_workers(sqlite_configured, 3)
         wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 30, timeout=DEADLINE)
+        # Until some write of theirs met it (their heartbeats keep writing).
+        wait_until(
+            lambda: any("database is locked" in process.output() for process in fleet),
+            timeout=DEADLINE,
+        )
     finally:
         stop.set()
         intruder.join()
@@ -354,7 +361,6 @@ def test_database_is_locked_loses_and_duplicates_nothing(
     assert [process.wait() for process in fleet] == [0, 0, 0]
     executions = Counter(line.split()[0] for line in read_lines(ledger))
     assert len(executions) == 30 and set(executions.values()) == {1}
-    assert any("database is locked" in process.output() for process in fleet)
 
 
 def freeze_outside_a_write(process: WorkerProcess, database: Path) -> None:
@@ -402,3 +408,18 @@ def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
     for process in fleet.values():
         process.signal(signal.SIGTERM)
     assert [process.wait() for process in fleet.values()] == [0, 0]
+
+
+def test_an_idle_worker_in_another_process_wakes_for_a_new_job(
+    workers: Workers, configured: Store, ledger: str
+) -> None:
+    # Polling once a minute: the job is found by a wake-up from this process's
+    # commit (PostgreSQL: NOTIFY; SQLite: the database's data version), not by
+    # the poll (several rounds, each well inside a poll interval).
+    process = workers.start("--poll-interval", "60")
+    live_workers(configured, 1)
+    time.sleep(0.5)  # past its first look, idle
+    for round_ in range(3):
+        job_id = WorkerRecordJob.later(ledger=ledger, tag=f"r{round_}")
+        wait_until(lambda job_id=job_id: jobmill.get(job_id).status == "completed", timeout=10)
+    assert process.popen.poll() is None

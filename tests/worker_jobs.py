@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -177,6 +178,53 @@ class WorkerProgressJob(Job[LedgerParams, str]):
         for step in range(1, 5):
             self.update_progress(step * 25, f"step {step}")
         return "done"
+
+
+class Gauge:
+    """How many gauge jobs run at once in this process, and the most seen."""
+
+    def __init__(self) -> None:
+        self.mutex = threading.Lock()
+        self.now = 0
+        self.peak = 0
+
+    def enter(self) -> None:
+        with self.mutex:
+            self.now += 1
+            self.peak = max(self.peak, self.now)
+
+    def leave(self) -> None:
+        with self.mutex:
+            self.now -= 1
+
+
+GAUGE = Gauge()
+
+
+class GaugeParams(BaseModel):
+    seconds: float = 0.05
+
+
+class WorkerGaugeJob(Job[GaugeParams, None]):
+    """Counts itself in ``GAUGE`` while it runs (a sync job)."""
+
+    def perform(self, params: GaugeParams) -> None:
+        GAUGE.enter()
+        try:
+            time.sleep(params.seconds)
+        finally:
+            GAUGE.leave()
+
+
+class WorkerAsyncGaugeJob(Job[GaugeParams, None]):
+    """Counts itself in ``GAUGE`` while it runs (an async job)."""
+
+    async def perform(self, params: GaugeParams) -> None:
+        GAUGE.enter()
+        try:
+            await asyncio.sleep(params.seconds)
+        finally:
+            GAUGE.leave()
 
 
 def wait_until(condition: Any, timeout: float = 10.0, interval: float = 0.02) -> Any:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from jobmill.deadline import ThreadDeadline
+from jobmill.outcomes import Lock
 from jobmill.progress import ProgressReporter
 from jobmill.records import JobMetadata
 
@@ -25,26 +25,27 @@ class AttemptContext:
     """
 
     def __init__(
-        self, record: JobMetadata, store: Store | None, reporter: ProgressReporter
+        self,
+        record: JobMetadata,
+        store: Store | None,
+        reporter: ProgressReporter,
+        lock: Lock | None = None,
     ) -> None:
         self.record = record
+        self.lock = lock or Lock.of(record)  # the lock its writes are fenced by
         self.store = store
         self.reporter = reporter
-        self._cancel = threading.Event()
+        self._cancel = False  # set once, from any thread
         self._task: asyncio.Task[Any] | None = None
         self._deadline: ThreadDeadline | None = None
         self.timed_out = False
         self.settling = False
         self.lock_lost = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self.logger = logging.LoggerAdapter(
-            logging.getLogger(f"jobmill.jobs.{record.job_name}"),
-            {"job_id": record.id, "job_name": record.job_name, "attempt": record.attempts},
-        )
 
     @property
     def cancel_requested(self) -> bool:
-        return self._cancel.is_set()
+        return self._cancel
 
     def attach_task(self, task: asyncio.Task[Any]) -> None:
         self._task = task
@@ -57,7 +58,7 @@ class AttemptContext:
     def request_cancel(self) -> None:
         """Stop the job: an async task is cancelled; a sync job sees the flag and gets
         ``JobCancelled`` raised in its thread (as promptly as a timeout)."""
-        self._cancel.set()
+        self._cancel = True
         if self._deadline is not None:
             self._deadline.interrupt()
         if self._task is not None and self._loop is not None and not self._task.done():
@@ -66,7 +67,15 @@ class AttemptContext:
     def mark_timed_out(self) -> None:
         """The timeout ended the attempt (the job sees ``cancel_requested`` too)."""
         self.timed_out = True
-        self._cancel.set()
+        self._cancel = True
+
+    @cached_property
+    def logger(self) -> logging.LoggerAdapter[logging.Logger]:
+        record = self.record
+        return logging.LoggerAdapter(
+            logging.getLogger(f"jobmill.jobs.{record.job_name}"),
+            {"job_id": record.id, "job_name": record.job_name, "attempt": record.attempts},
+        )
 
     @cached_property
     def dependency_results(self) -> dict[str, Any]:

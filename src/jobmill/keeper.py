@@ -140,7 +140,7 @@ class LockKeeper(Generic[H]):
 
 
 def _lock(held: Held) -> Lock:
-    return Lock.of(held.context.record)
+    return held.context.lock
 
 
 def _lost(context: AttemptContext) -> None:

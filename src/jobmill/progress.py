@@ -109,6 +109,11 @@ class ProgressReporter:
         if not written:
             logger.warning("progress of job %s discarded: lock lost", self._lock.job_id)
 
+    @property
+    def flushing(self) -> bool:
+        """A write of buffered updates is in flight."""
+        return self._flushing
+
     def take(self) -> list[ProgressUpdate]:
         """Remove and return the updates not yet written."""
         with self._mutex:

@@ -46,6 +46,18 @@ class JobMetadata(BaseModel):
     cancel_requested: bool = False
     updated_at: datetime | None = None
 
+    @classmethod
+    def from_stored(cls, values: dict[str, Any]) -> JobMetadata:
+        """A record of values read from the jobs table, already of their fields'
+        types: taken as they are, without validation (workers make one for
+        every job they claim, and validating cost more than reading the row)."""
+        record = cls.__new__(cls)
+        object.__setattr__(record, "__dict__", values)
+        object.__setattr__(record, "__pydantic_fields_set__", _FIELD_NAMES)
+        object.__setattr__(record, "__pydantic_extra__", None)
+        object.__setattr__(record, "__pydantic_private__", None)
+        return record
+
     @computed_field  # type: ignore[prop-decorator]
     @property
     def duration(self) -> float | None:
@@ -70,6 +82,9 @@ class JobEvent(BaseModel):
     error: str | None = None
     traceback: str | None = None
     source: str | None = None
+
+
+_FIELD_NAMES = frozenset(JobMetadata.model_fields)
 
 
 @dataclass(frozen=True)

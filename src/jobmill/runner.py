@@ -16,7 +16,7 @@ from typing import Any
 from jobmill.clock import utcnow
 from jobmill.context import AttemptContext
 from jobmill.deadline import ThreadDeadline
-from jobmill.errors import JobTimeout
+from jobmill.errors import JobCancelled, JobTimeout
 from jobmill.job import Job
 from jobmill.outcomes import (
     Lock,
@@ -50,8 +50,20 @@ class Settled:
         return self.final is not None
 
 
+@dataclass(frozen=True, slots=True)
+class Ended:
+    """An attempt that has run and knows its outcome, not recorded yet."""
+
+    context: AttemptContext
+    outcome: Outcome
+    data: Any
+    exception: BaseException | None
+    at: datetime
+
+
 class Runner:
-    """Runs attempts against one store."""
+    """Runs attempts against one store: ``execute`` runs one and decides its
+    outcome, ``settle`` records it; ``run`` does both."""
 
     # Whether an attempt whose caller is cancelled (``anow`` under a timeout)
     # is ended ``cancelled`` on the spot; else it stays running until its lock
@@ -65,8 +77,9 @@ class Runner:
     def context(
         self, record: JobMetadata, listeners: list[Listener] | None = None
     ) -> AttemptContext:
-        reporter = ProgressReporter(self.store, Lock.of(record), self.progress_interval, listeners)
-        return AttemptContext(record, self.store, reporter)
+        lock = Lock.of(record)
+        reporter = ProgressReporter(self.store, lock, self.progress_interval, listeners)
+        return AttemptContext(record, self.store, reporter, lock)
 
     # sync ----------------------------------------------------------------
 
@@ -77,10 +90,23 @@ class Runner:
         context: AttemptContext | None = None,
         allow_retry: bool = True,
     ) -> Settled:
+        return self.settle(self.execute(job_class, record, context, allow_retry))
+
+    def execute(
+        self,
+        job_class: type[Job[Any, Any]],
+        record: JobMetadata,
+        context: AttemptContext | None = None,
+        allow_retry: bool = True,
+    ) -> Ended:
+        """Run the attempt in this thread and decide how it ended."""
         context = context or self.context(record)
         job = job_class(context)
         data: Any = None
         try:
+            if context.cancel_requested:
+                # Asked to stop (or its lock lost) while it waited for a slot.
+                raise JobCancelled("cancelled before it started")
             params = job_class.codec.load_params(record.params)
             timeout = _timeout(job_class, record)
             if job_class.is_async:
@@ -96,62 +122,23 @@ class Runner:
             # Interrupted in the caller (Ctrl-C, SystemExit): end the attempt
             # cancelled rather than leave it running until its lock expires.
             context.request_cancel()
-            self._settle(job, context, None, None, exc, allow_retry=False)
+            self.settle(_end(job, context, None, None, exc, allow_retry=False))
             raise
-        return self._settle(job, context, data, stored, exception, allow_retry)
+        return _end(job, context, data, stored, exception, allow_retry)
 
-    def _settle(
-        self,
-        job: Job[Any, Any],
-        context: AttemptContext,
-        data: Any,
-        stored: Any,
-        exception: BaseException | None,
-        allow_retry: bool,
-    ) -> Settled:
+    def settle(self, ended: Ended) -> Settled:
+        """Record the attempt's outcome under its lock (and say so in the log)."""
+        context, outcome = ended.context, ended.outcome
         record = context.record
-        now = utcnow()
-        context.settling = True
-        with context.reporter.closing() as progress:
-            if exception is None and context.cancel_requested and not context.timed_out:
-                # Cancelled while running: the job stopped early at the request,
-                # so what it returned is not a completion.
-                outcome = cancelled_on_request(progress)
-            elif exception is None:
-                outcome = completed(stored, progress)
-            else:
-                outcome = after_error(
-                    job,
-                    exception,
-                    record.attempts,
-                    record.max_attempts,
-                    now,
-                    progress,
-                    cancelled=context.cancel_requested and not context.timed_out,
-                    allow_retry=allow_retry,
-                )
-            final = self.record_outcome(context, outcome, now)
-        if final is None:
-            logger.warning(
-                "late result of %s %s attempt %d discarded: its lock was taken over",
-                record.job_name,
-                record.id,
-                record.attempts,
-            )
-        elif exception is not None:
-            logger.info(
-                "%s %s attempt %d: %s", record.job_name, record.id, record.attempts, outcome.error
-            )
-        return Settled(record, outcome, data, exception, final)
+        final = self.record_outcome(context, outcome, ended.at)
+        log_settled(record, outcome, ended.exception, recorded=final is not None)
+        return Settled(record, outcome, ended.data, ended.exception, final)
 
     def record_outcome(
         self, context: AttemptContext, outcome: Outcome, now: datetime
     ) -> JobMetadata | None:
         """Write the attempt's outcome under its lock; the job as it now stands,
-        or None if fenced out.
-
-        A worker overrides this to ride out transient database errors.
-        """
+        or None if fenced out."""
         record, lock = context.record, Lock.of(context.record)
         try:
             return self.store.record_outcome(lock, outcome, now)
@@ -170,10 +157,23 @@ class Runner:
         context: AttemptContext | None = None,
         allow_retry: bool = True,
     ) -> Settled:
+        ended = await self.aexecute(job_class, record, context, allow_retry)
+        return await asyncio.to_thread(self.settle, ended)
+
+    async def aexecute(
+        self,
+        job_class: type[Job[Any, Any]],
+        record: JobMetadata,
+        context: AttemptContext | None = None,
+        allow_retry: bool = True,
+    ) -> Ended:
+        """Run the attempt on this event loop and decide how it ended."""
         context = context or self.context(record)
         job = job_class(context)
         data: Any = None
         try:
+            if context.cancel_requested:
+                raise JobCancelled("cancelled before it started")
             params = job_class.codec.load_params(record.params)
             value = await self._ainvoke(job, params, context, _timeout(job_class, record))
             data, stored = job_class.codec.encode_result(value)
@@ -183,9 +183,10 @@ class Runner:
                 self._abandon(job, context, exc)
                 raise  # the caller itself is being cancelled, not only the job
             exception, stored = exc, None
-        return await asyncio.to_thread(
-            self._settle, job, context, data, stored, exception, allow_retry
-        )
+        if context.reporter.flushing:
+            # A progress write is in flight: wait for it off the loop.
+            return await asyncio.to_thread(_end, job, context, data, stored, exception, allow_retry)
+        return _end(job, context, data, stored, exception, allow_retry)
 
     def _abandon(
         self, job: Job[Any, Any], context: AttemptContext, exc: asyncio.CancelledError
@@ -193,7 +194,7 @@ class Runner:
         if self.settles_abandoned:
             # Written here, on the loop: a cancelled task cannot reliably await.
             context.request_cancel()
-            self._settle(job, context, None, None, exc, allow_retry=False)
+            self.settle(_end(job, context, None, None, exc, allow_retry=False))
 
     async def _ainvoke(
         self, job: Job[Any, Any], params: Any, context: AttemptContext, timeout: float | None
@@ -207,6 +208,57 @@ class Runner:
         except TimeoutError:
             task.cancel()
             raise JobTimeout(f"timed out after {timeout:g} s") from None
+
+
+def _end(
+    job: Job[Any, Any],
+    context: AttemptContext,
+    data: Any,
+    stored: Any,
+    exception: BaseException | None,
+    allow_retry: bool,
+) -> Ended:
+    """How the attempt ended, with the progress updates not yet written."""
+    record = context.record
+    now = utcnow()
+    context.settling = True
+    cancelled = context.cancel_requested and not context.timed_out
+    with context.reporter.closing() as progress:
+        if exception is None and cancelled:
+            # Cancelled while running: the job stopped early at the request,
+            # so what it returned is not a completion.
+            outcome = cancelled_on_request(progress)
+        elif exception is None:
+            outcome = completed(stored, progress)
+        else:
+            outcome = after_error(
+                job,
+                exception,
+                record.attempts,
+                record.max_attempts,
+                now,
+                progress,
+                cancelled=cancelled,
+                allow_retry=allow_retry,
+            )
+    return Ended(context, outcome, data, exception, now)
+
+
+def log_settled(
+    record: JobMetadata, outcome: Outcome, exception: BaseException | None, recorded: bool
+) -> None:
+    """The log line of an attempt whose outcome was written (or fenced out)."""
+    if not recorded:
+        logger.warning(
+            "late result of %s %s attempt %d discarded: its lock was taken over",
+            record.job_name,
+            record.id,
+            record.attempts,
+        )
+    elif exception is not None:
+        logger.info(
+            "%s %s attempt %d: %s", record.job_name, record.id, record.attempts, outcome.error
+        )
 
 
 def _timeout(job_class: type[Job[Any, Any]], record: JobMetadata) -> float | None:

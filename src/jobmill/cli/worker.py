@@ -28,6 +28,12 @@ def worker(
     concurrency: Annotated[
         int | None, typer.Option("--concurrency", "-c", help="Jobs run at once per process.")
     ] = None,
+    prefetch: Annotated[
+        int | None,
+        typer.Option(
+            "--prefetch", help="Jobs kept claimed beyond those running (default: concurrency)."
+        ),
+    ] = None,
     processes: Annotated[
         int, typer.Option("--processes", "-p", help="Worker processes to supervise.")
     ] = 1,
@@ -74,6 +80,7 @@ def worker(
         runner = Worker(
             queues,
             concurrency=concurrency,
+            prefetch=prefetch,
             burst=burst,
             scheduler=not no_scheduler,
             lock_timeout=lock_timeout,

@@ -60,31 +60,33 @@ def record_events(connection: Connection, events: list[dict[str, Any]]) -> None:
 def metadata_from_row(row: Row[Any]) -> JobMetadata:
     """A frozen ``JobMetadata`` from a ``jobs`` row."""
     data = row._mapping
-    return JobMetadata(
-        id=data["id"],
-        job_name=data["job_name"],
-        queue=data["queue"],
-        status=known_status(data["status"]),
-        priority=data["priority"],
-        params=data["params"],
-        result=data["result"],
-        error=data["error"],
-        error_traceback=data["error_traceback"],
-        progress=data["progress"],
-        progress_message=data["progress_message"],
-        attempts=data["attempts"],
-        max_attempts=data["max_attempts"],
-        timeout=data["timeout"],
-        unique_key=data["unique_key"],
-        enqueued_at=data["enqueued_at"],
-        run_at=data["run_at"],
-        started_at=data["started_at"],
-        completed_at=data["completed_at"],
-        worker_id=data["locked_by"],
-        locked_until=data["locked_until"],
-        cron_job_id=data["cron_job_id"],
-        cancel_requested=bool(data["cancel_requested"]),
-        updated_at=data["updated_at"],
+    return JobMetadata.from_stored(
+        dict(
+            id=data["id"],
+            job_name=data["job_name"],
+            queue=data["queue"],
+            status=known_status(data["status"]),
+            priority=data["priority"],
+            params=data["params"],
+            result=data["result"],
+            error=data["error"],
+            error_traceback=data["error_traceback"],
+            progress=data["progress"],
+            progress_message=data["progress_message"],
+            attempts=data["attempts"],
+            max_attempts=data["max_attempts"],
+            timeout=data["timeout"],
+            unique_key=data["unique_key"],
+            enqueued_at=data["enqueued_at"],
+            run_at=data["run_at"],
+            started_at=data["started_at"],
+            completed_at=data["completed_at"],
+            worker_id=data["locked_by"],
+            locked_until=data["locked_until"],
+            cron_job_id=data["cron_job_id"],
+            cancel_requested=bool(data["cancel_requested"]),
+            updated_at=data["updated_at"],
+        )
     )
 
 

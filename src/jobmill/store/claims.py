@@ -7,11 +7,26 @@ says how candidates are locked) and hands back the locked rows.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Update, and_, bindparam, exists, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    FromClause,
+    Row,
+    Select,
+    Update,
+    and_,
+    bindparam,
+    exists,
+    literal_column,
+    select,
+    union_all,
+    update,
+)
 
 from jobmill.clock import utcnow
 from jobmill.records import JobMetadata
@@ -20,41 +35,48 @@ from jobmill.store.base import StoreBase, metadata_from_row
 from jobmill.store.dialects import Dialect
 from jobmill.store.schema import job_dependencies, jobs
 
-# Built once: making an alias of the wide jobs table costs about a
-# millisecond, which every claim and ready check used to pay.
-_parent = jobs.alias("parent")
-_DEPENDENCIES_DONE = ~exists().where(
-    job_dependencies.c.job_id == jobs.c.id,
-    _parent.c.id == job_dependencies.c.depends_on_id,
-    _parent.c.status != JobStatus.COMPLETED,
-)
-
-
 # The hot path's statements are built once per shape, with bound parameters:
 # building and cache-keying a statement on every call cost more than running it.
 
+_parent = jobs.alias("parent")
+# Statuses are written into the SQL, not bound: a database uses a partial
+# index (``WHERE status = 'pending'``) only for a query that says so itself.
+_PENDING: ColumnElement[str] = literal_column(f"'{JobStatus.PENDING.value}'")
+_COMPLETED: ColumnElement[str] = literal_column(f"'{JobStatus.COMPLETED.value}'")
+
 
 @cache
-def ready_filter(by_queue: bool, by_name: bool) -> ColumnElement[bool]:
-    """Pending, due (``:now``), dependencies done, in ``:queues``, of ``:job_names``."""
-    conditions = [jobs.c.status == JobStatus.PENDING, jobs.c.run_at <= bindparam("now")]
+def ready_filter(source: FromClause, by_queue: bool, by_name: bool) -> ColumnElement[bool]:
+    """Rows of ``source`` (the jobs table or an alias) that are pending, due
+    (``:now``), with dependencies done, in ``:queues``, of ``:job_names``."""
+    conditions = [source.c.status == _PENDING, source.c.run_at <= bindparam("now")]
     if by_queue:
-        conditions.append(jobs.c.queue.in_(bindparam("queues", expanding=True)))
+        conditions.append(source.c.queue.in_(bindparam("queues", expanding=True)))
     if by_name:
-        conditions.append(jobs.c.job_name.in_(bindparam("job_names", expanding=True)))
-    conditions.append(_DEPENDENCIES_DONE)
+        conditions.append(source.c.job_name.in_(bindparam("job_names", expanding=True)))
+    conditions.append(_dependencies_done(source))
     return and_(*conditions)
+
+
+def _dependencies_done(source: FromClause) -> ColumnElement[bool]:
+    return ~exists().where(
+        job_dependencies.c.job_id == source.c.id,
+        _parent.c.id == job_dependencies.c.depends_on_id,
+        _parent.c.status != _COMPLETED,
+    )
 
 
 def _ready_params(
     now: datetime, queues: Sequence[str] | None, job_names: Sequence[str] | None
-) -> tuple[ColumnElement[bool], dict[str, Any]]:
+) -> dict[str, Any]:
     params: dict[str, Any] = {"now": now}
-    if queues:
-        params["queues"] = list(queues)
     if job_names is not None:
         params["job_names"] = list(job_names)
-    return ready_filter(bool(queues), job_names is not None), params
+    if queues:
+        params["queues"] = list(queues)
+    for index, queue in enumerate(queues or ()):
+        params[f"queue_{index}"] = queue
+    return params
 
 
 _RUNNING_VALUES = {
@@ -69,45 +91,108 @@ _RUNNING_VALUES = {
 
 
 @cache
-def _claim_statement(dialect: Dialect, by_queue: bool, by_name: bool) -> Update:
-    candidates = (
-        select(jobs.c.id)
-        .where(ready_filter(by_queue, by_name))
-        .order_by(jobs.c.priority.desc(), jobs.c.run_at, jobs.c.id)
+def _ready_look(dialect: Dialect, by_queue: bool, by_name: bool) -> Select[Any]:
+    source = dialect.claim_source("ix_jobs_claim_order")
+    return select(source.c.id).where(ready_filter(source, by_queue, by_name)).limit(1)
+
+
+def _candidates(dialect: Dialect, queue: int | None, by_name: bool) -> Select[Any]:
+    """The best ready rows, read in the order of a claim index so that no plan
+    sorts the backlog: the queue's index for one queue, else the global one."""
+    index = "ix_jobs_claim_order" if queue is None else "ix_jobs_claim"
+    source = dialect.claim_source(index)
+    where = ready_filter(source, False, by_name)
+    if queue is not None:
+        where = and_(where, source.c.queue == bindparam(f"queue_{queue}"))
+    order = (source.c.priority.desc(), source.c.run_at, source.c.id)
+    return (
+        select(source.c.id, source.c.priority, source.c.run_at)
+        .where(where)
+        .order_by(*order)
         .limit(bindparam("limit"))
     )
-    return dialect.claim_statement(candidates, _RUNNING_VALUES)
+
+
+@cache
+def claim_statement(dialect: Dialect, queues: int, by_name: bool) -> Update:
+    """Moves up to ``:limit`` ready jobs, of ``queues`` queues (0: all) and of
+    ``:job_names`` (if ``by_name``), to running; returns their rows."""
+    # A worker serving several queues reads each queue's index up to the
+    # limit and takes the best of those: each read stays bounded by the limit
+    # however many jobs wait, where one scan over all the queues would not be.
+    selects = (
+        [_candidates(dialect, None, by_name)]
+        if not queues
+        else [_candidates(dialect, queue, by_name) for queue in range(queues)]
+    )
+    parts = [dialect.lock_candidates(each, f"claimable_{n}") for n, each in enumerate(selects)]
+    if len(parts) == 1:
+        picked = select(parts[0].c.id)
+    else:
+        merged = union_all(*(select(p.c.id, p.c.priority, p.c.run_at) for p in parts)).subquery()
+        picked = (
+            select(merged.c.id)
+            .order_by(merged.c.priority.desc(), merged.c.run_at, merged.c.id)
+            .limit(bindparam("limit"))
+        )
+    return (
+        update(jobs)
+        .where(jobs.c.id.in_(picked.scalar_subquery()))
+        .values(_RUNNING_VALUES)
+        .returning(*jobs.c)
+    )
 
 
 # One specific pending job (``execute_from_database``, ``inline``).
 _CLAIM_ONE = (
     update(jobs)
-    .where(jobs.c.id == bindparam("job_id"), jobs.c.status == JobStatus.PENDING, _DEPENDENCIES_DONE)
+    .where(
+        jobs.c.id == bindparam("job_id"),
+        jobs.c.status == JobStatus.PENDING,
+        _dependencies_done(jobs),
+    )
     .values(_RUNNING_VALUES)
     .returning(*jobs.c)
 )
 
 
+@dataclass(frozen=True, slots=True)
+class ClaimRequest:
+    """A claim of up to ``limit`` ready jobs for ``worker_id``, locked for
+    ``lock_timeout`` seconds, of ``queues`` (None: all) and ``job_names``
+    (None: any)."""
+
+    worker_id: str
+    limit: int
+    lock_timeout: float
+    queues: Sequence[str] | None = None
+    job_names: Sequence[str] | None = None
+
+    def statement(self, dialect: Dialect) -> Update:
+        return claim_statement(dialect, len(self.queues or ()), self.job_names is not None)
+
+    def params(self, now: datetime) -> dict[str, Any]:
+        params = _ready_params(now, self.queues, self.job_names)
+        params.update(
+            limit=self.limit,
+            worker_id=self.worker_id,
+            locked_until=now + timedelta(seconds=self.lock_timeout),
+        )
+        return params
+
+
 def claim_ready(
-    conn: Connection,
-    dialect: Dialect,
-    worker_id: str,
-    limit: int,
-    lock_timeout: float,
-    queues: Sequence[str] | None,
-    job_names: Sequence[str] | None,
-    now: datetime,
+    conn: Connection, dialect: Dialect, request: ClaimRequest, now: datetime
 ) -> list[JobMetadata]:
     """``claim_jobs`` on the caller's write transaction ``conn`` (so a writer can
-    record outcomes and claim the next jobs in one commit)."""
-    _, params = _ready_params(now, queues, job_names)
-    stmt = _claim_statement(dialect, bool(queues), job_names is not None)
-    params.update(
-        limit=limit,
-        worker_id=worker_id,
-        locked_until=now + timedelta(seconds=lock_timeout),
-    )
-    claimed = [metadata_from_row(row) for row in conn.execute(stmt, params).all()]
+    record outcomes and claim the next jobs in one commit), which began with
+    ``dialect.steer_planner``."""
+    return claimed_in_order(conn.execute(request.statement(dialect), request.params(now)).all())
+
+
+def claimed_in_order(rows: Sequence[Row[Any]]) -> list[JobMetadata]:
+    """Claimed rows as records, best first (RETURNING keeps no order)."""
+    claimed = [metadata_from_row(row) for row in rows]
     claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
     return claimed
 
@@ -120,9 +205,10 @@ class ClaimOps(StoreBase):
         now: datetime | None = None,
     ) -> bool:
         """A cheap read to decide whether taking the write lock is worth it."""
-        filter_, params = _ready_params(now or utcnow(), queues, job_names)
+        params = _ready_params(now or utcnow(), queues, job_names)
+        stmt = _ready_look(self.dialect, bool(queues), job_names is not None)
         with self.read() as conn:
-            found = conn.execute(select(jobs.c.id).where(filter_).limit(1), params).first()
+            found = conn.execute(stmt, params).first()
         return found is not None
 
     def claim_jobs(
@@ -136,10 +222,10 @@ class ClaimOps(StoreBase):
     ) -> list[JobMetadata]:
         """Atomically move up to ``limit`` ready jobs to running, best first."""
         now = now or utcnow()
+        request = ClaimRequest(worker_id, limit, lock_timeout, queues, job_names)
         with self.write() as conn:
-            return claim_ready(
-                conn, self.dialect, worker_id, limit, lock_timeout, queues, job_names, now
-            )
+            self.dialect.steer_planner(conn)
+            return claim_ready(conn, self.dialect, request, now)
 
     def claim_job(
         self, job_id: str, worker_id: str, lock_timeout: float, now: datetime | None = None

@@ -10,12 +10,27 @@ and ``apply_outcome`` writes exactly that.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Row, Update, bindparam, select, tuple_, update
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Connection,
+    Integer,
+    Row,
+    Text,
+    Update,
+    bindparam,
+    case,
+    literal_column,
+    select,
+    tuple_,
+    update,
+)
 
 from jobmill import outcomes
 from jobmill.clock import utcnow
@@ -25,6 +40,7 @@ from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
 from jobmill.store.base import StoreBase, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents
+from jobmill.store.dialects import BatchColumns, Dialect
 from jobmill.store.schema import jobs
 
 _EXTEND_LOCKS = (
@@ -93,6 +109,104 @@ def apply_outcome(conn: Connection, lock: Lock, outcome: Outcome, now: datetime)
     if outcome.status in (JobStatus.FAILED, JobStatus.CANCELLED):
         cancel_dependents(conn, lock.job_id, now)
     return row
+
+
+# Completions (most outcomes) are written all in one statement: each row still
+# fenced by its own lock, matched to its values by id, worker and attempt.
+COMPLETED_COLUMNS: BatchColumns = (
+    ("id", Text()),
+    ("worker", Text()),
+    ("attempt", Integer()),
+    ("result", JSON()),
+    ("has_message", Boolean()),
+    ("message", Text()),
+)
+
+
+@cache
+def complete_all_statement(dialect: Dialect) -> Update:
+    """Completes the rows of ``dialect.batch_source(COMPLETED_COLUMNS)`` whose
+    lock is still held; returns (id, attempts) of those written."""
+    v = dialect.batch_source(COMPLETED_COLUMNS)
+    return (
+        update(jobs)
+        .where(
+            jobs.c.id == v.c.id,
+            jobs.c.status == literal_column("'running'"),
+            jobs.c.locked_by == v.c.worker,
+            jobs.c.attempts == v.c.attempt,
+        )
+        .values(
+            status=JobStatus.COMPLETED.value,
+            result=v.c.result,
+            progress=100,
+            progress_message=case((v.c.has_message, v.c.message), else_=jobs.c.progress_message),
+            error=None,
+            completed_at=bindparam("now"),
+            updated_at=bindparam("now"),
+            locked_until=None,
+        )
+        .returning(jobs.c.id, jobs.c.attempts)
+    )
+
+
+def completed_rows(ended: Sequence[tuple[Lock, Outcome]]) -> list[tuple[Any, ...]]:
+    """The values of ``COMPLETED_COLUMNS`` for these completions."""
+    return [
+        (
+            lock.job_id,
+            lock.worker_id,
+            lock.attempt,
+            None if outcome.result is None else json.dumps(outcome.result),
+            bool(outcome.progress),
+            outcome.progress[-1].message if outcome.progress else None,
+        )
+        for lock, outcome in ended
+    ]
+
+
+def apply_outcomes(
+    conn: Connection, dialect: Dialect, ended: Sequence[tuple[Lock, Outcome]], now: datetime
+) -> list[bool]:
+    """Write each (lock, outcome) on ``conn`` like ``apply_outcome``, completions
+    together in one statement; for each, whether it was written (False: fenced out)."""
+    written = [False] * len(ended)
+    plain = [n for n, (_, outcome) in enumerate(ended) if _completes_plainly(outcome)]
+    if plain:
+        done = _complete_all(conn, dialect, [ended[n] for n in plain], now)
+        for n in plain:
+            written[n] = (ended[n][0].job_id, ended[n][0].attempt) in done
+    for n, (lock, outcome) in enumerate(ended):
+        if not _completes_plainly(outcome):
+            written[n] = apply_outcome(conn, lock, outcome, now) is not None
+    return written
+
+
+def _completes_plainly(outcome: Outcome) -> bool:
+    return outcome.status is JobStatus.COMPLETED and outcome.requires is None
+
+
+def _complete_all(
+    conn: Connection, dialect: Dialect, ended: Sequence[tuple[Lock, Outcome]], now: datetime
+) -> set[tuple[str, int]]:
+    params = dialect.batch_params(COMPLETED_COLUMNS, completed_rows(ended))
+    result = conn.execute(complete_all_statement(dialect), {**params, "now": now})
+    done = {(row.id, row.attempts) for row in result}
+    record_progress_events(conn, ended, done)
+    return done
+
+
+def record_progress_events(
+    conn: Connection, ended: Sequence[tuple[Lock, Outcome]], done: set[tuple[str, int]]
+) -> None:
+    """The progress events of the completions written (``done``: (id, attempt))."""
+    events = [
+        event
+        for lock, outcome in ended
+        if outcome.progress and (lock.job_id, lock.attempt) in done
+        for event in _progress_events(lock, outcome.progress)
+    ]
+    record_events(conn, events)
 
 
 class RecordOps(StoreBase):

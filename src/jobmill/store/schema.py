@@ -3,6 +3,7 @@ describes them for queries. Keep the two in step (a test compares them)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -49,6 +50,13 @@ class UTCDateTime(TypeDecorator[datetime]):
         value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
+        if dialect.name == "sqlite":
+            # SQLite hands back text: parse it in one step rather than through
+            # DateTime's parser and then this type's (read for every claimed job).
+            return _utc_from_text
+        return super().result_processor(dialect, coltype)
+
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
@@ -58,6 +66,15 @@ class UTCDateTime(TypeDecorator[datetime]):
         if moment.tzinfo is None:
             return moment.replace(tzinfo=UTC)
         return moment.astimezone(UTC)
+
+
+def _utc_from_text(value: Any) -> datetime | None:
+    if value is None:
+        return None
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
 
 
 def json_type() -> JSON:
@@ -133,11 +150,22 @@ jobs = Table(
         sqlite_where=text(f"unique_key IS NOT NULL AND {ACTIVE}"),
         postgresql_where=text(f"unique_key IS NOT NULL AND {ACTIVE}"),
     ),
-    Index("ix_jobs_status_completed", "status", "completed_at"),
+    Index(
+        "ix_jobs_status_completed",
+        "status",
+        "completed_at",
+        sqlite_where=text("completed_at IS NOT NULL"),
+        postgresql_where=text("completed_at IS NOT NULL"),
+    ),
     Index("ix_jobs_status_queue", "status", "queue"),
     Index("ix_jobs_queue_id", "queue", "id"),
-    Index("ix_jobs_name_status", "job_name", "status"),
-    Index("ix_jobs_cron_job_id", "cron_job_id"),
+    Index("ix_jobs_name_id", "job_name", "id"),
+    Index(
+        "ix_jobs_cron_job_id",
+        "cron_job_id",
+        sqlite_where=text("cron_job_id IS NOT NULL"),
+        postgresql_where=text("cron_job_id IS NOT NULL"),
+    ),
 )
 
 job_dependencies = Table(

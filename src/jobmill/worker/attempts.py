@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from jobmill.context import AttemptContext
@@ -20,9 +19,9 @@ class RunningAttempt:
     record: JobMetadata
     job_class: type[Job[Any, Any]]
     context: AttemptContext
-    future: asyncio.Future[Any] | None = None
-    started: float = field(default_factory=time.monotonic)
+    task: asyncio.Task[None] | None = None  # an async job's, on the worker's loop
+    started: float | None = None  # monotonic time it began running
 
     @property
     def lock(self) -> Lock:
-        return Lock.of(self.record)
+        return self.context.lock

@@ -9,10 +9,9 @@ only found by looking.
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from jobmill.store import Store
 from jobmill.store.dialects import Listener
@@ -21,18 +20,19 @@ logger = logging.getLogger("jobmill.worker")
 
 
 class Waker:
-    """An event the claim loop waits on; ``wake()`` may be called from any thread."""
+    """Calls ``wake()`` when jobs for these queues were enqueued: at once for
+    enqueues in this process, by LISTEN/NOTIFY for other processes where the
+    database has it. ``wake`` is called from any thread."""
 
-    def __init__(self, store: Store, queues: Sequence[str] | None = None) -> None:
+    def __init__(
+        self, store: Store, queues: Sequence[str] | None, wake: Callable[[], None]
+    ) -> None:
         self.store = store
         self.queues = frozenset(queues) if queues else None
-        self._event: asyncio.Event | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self.wake = wake
         self._listener: Listener | None = None
 
-    def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._event = asyncio.Event()
+    def start(self) -> None:
         self.store.enqueue_listeners.append(self._heard)
         self._listener = self._start_listener()
 
@@ -42,20 +42,6 @@ class Waker:
         if self._listener is not None:
             self._listener.stop()
             self._listener = None
-
-    def wake(self) -> None:
-        loop, event = self._loop, self._event
-        if loop is None or event is None:
-            return
-        with contextlib.suppress(RuntimeError):  # the loop already closed
-            loop.call_soon_threadsafe(event.set)
-
-    async def wait(self, timeout: float | None) -> None:
-        """Until woken or ``timeout`` seconds passed; then ready to be woken again."""
-        assert self._event is not None, "start() first"
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._event.wait(), timeout)
-        self._event.clear()
 
     def _heard(self, queues: set[str]) -> None:
         if self.queues is None or not self.queues.isdisjoint(queues):

@@ -43,8 +43,12 @@ class Worker:
     """Claims queued jobs and runs them: sync jobs on a thread pool, async jobs on
     an event loop, with heartbeats, rescue of dead workers' jobs and retries.
 
-    Options left None come from the settings (``concurrency``, ``lock_timeout``,
-    ``poll_interval``, ``grace_period``, ``imports``). ``burst`` runs until no
+    Options left None come from the settings (``concurrency``, ``prefetch``,
+    ``lock_timeout``, ``poll_interval``, ``grace_period``, ``imports``).
+    ``prefetch`` is how many jobs it keeps claimed beyond those running, so a
+    slot that frees never waits on the database; left None, the worker keeps
+    enough for two of its rounds at the pace jobs finish (``concurrency`` at
+    least, for short jobs up to 500). ``burst`` runs until no
     job is ready and none is running. ``scheduler`` runs the cron scheduler too.
 
     Example::
@@ -58,6 +62,7 @@ class Worker:
         queues: Sequence[str] | str | None = None,
         *,
         concurrency: int | None = None,
+        prefetch: int | None = None,
         burst: bool = False,
         scheduler: bool = True,
         imports: Sequence[str] = (),
@@ -70,6 +75,12 @@ class Worker:
         settings = get_settings()
         self.queues = _check_queues(queues)
         self.concurrency = _count("concurrency", concurrency, settings.concurrency)
+        self.prefetch = _count(
+            "prefetch",
+            prefetch,
+            self.concurrency if settings.prefetch is None else settings.prefetch,
+            zero_ok=True,
+        )
         self.lock_timeout = _seconds("lock_timeout", lock_timeout, settings.lock_timeout)
         self.poll_interval = _seconds("poll_interval", poll_interval, settings.poll_interval)
         self.grace_period = _seconds(
@@ -110,27 +121,27 @@ class Worker:
 
     async def _serve(self, store: Store, job_classes: dict[str, type[Job[Any, Any]]]) -> None:
         assert self._loop is not None and self._stopping is not None
-        self._waker = waker = Waker(store, self.queues)
         self._claims = claims = ClaimLoop(
             store,
             self.id,
             job_classes,
             queues=self.queues,
             concurrency=self.concurrency,
+            prefetch=self.prefetch,
             lock_timeout=self.lock_timeout,
             poll_interval=self.poll_interval,
             progress_interval=get_settings().progress_interval,
             burst=self.burst,
-            waker=waker,
         )
+        self._waker = waker = Waker(store, self.queues, claims.wake)
         heartbeat = Heartbeat(
             store,
             self.id,
             claims.keeper,
             register=lambda: self._register(store),
-            on_rescued=waker.wake,
+            on_rescued=claims.wake,
         )
-        waker.start(self._loop)
+        waker.start()
         await self._retry_until_stopped("registering the worker", self._register, store)
         heartbeat.start()
         cron = self._start_cron(store)
@@ -267,10 +278,11 @@ def _check_queues(queues: Sequence[str] | str | None) -> list[str] | None:
     return list(dict.fromkeys(names))
 
 
-def _count(name: str, value: int | None, default: int) -> int:
+def _count(name: str, value: int | None, default: int, *, zero_ok: bool = False) -> int:
     chosen = default if value is None else value
-    if isinstance(chosen, bool) or not isinstance(chosen, int) or chosen < 1:
-        raise ValueError(f"{name} must be an integer >= 1, got {chosen!r}")
+    least = 0 if zero_ok else 1
+    if isinstance(chosen, bool) or not isinstance(chosen, int) or chosen < least:
+        raise ValueError(f"{name} must be an integer >= {least}, got {chosen!r}")
     return chosen
 
 

@@ -1,0 +1,84 @@
+"""The SQLite claim plan on a new database (no ANALYZE has run, so no statistics):
+the claim reads a claim index in order and stops at the limit; it never sorts
+the backlog of pending jobs in a temporary B-tree."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from jobmill.store import Store
+
+PENDING = 20_000
+LIMIT = 10
+
+
+@pytest.fixture(scope="module")
+def backlog_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
+    """A new SQLite file with PENDING ready jobs on two queues, never analyzed."""
+    path: Path = tmp_path_factory.mktemp("claims") / "jobs.db"
+    store = Store.from_url(f"sqlite:///{path}", pool_size=2)
+    with store.engine.begin() as conn:
+        conn.execute(
+            text(
+                "WITH RECURSIVE g(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM g WHERE n < :total)"
+                " INSERT INTO jobs (id, job_name, queue, status, priority, params, attempts,"
+                " max_attempts, run_at, enqueued_at, updated_at)"
+                " SELECT printf('%036d', n), 'SqlitePlanJob',"
+                " CASE n % 2 WHEN 0 THEN 'even' ELSE 'odd' END, 'pending', 0, '{}', 0, 3,"
+                " '2020-01-01 00:00:00', '2020-01-01 00:00:00', '2020-01-01 00:00:00' FROM g"
+            ),
+            {"total": PENDING},
+        )
+        stats = conn.execute(
+            text("SELECT count(*) FROM sqlite_master WHERE name = 'sqlite_stat1'")
+        ).scalar_one()
+        assert stats == 0
+    yield store
+    store.dispose()
+
+
+def claim_plan(store: Store, queues: Sequence[str] | None, job_names: Sequence[str]) -> list[str]:
+    """EXPLAIN QUERY PLAN of the exact statement ``claim_jobs`` sends."""
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        sent.append((statement, params))
+
+    event.listen(store.engine, "before_cursor_execute", capture)
+    try:
+        claimed = store.claim_jobs("sqlite-plan-worker", LIMIT, 30, queues, job_names)
+    finally:
+        event.remove(store.engine, "before_cursor_execute", capture)
+    assert len(claimed) == LIMIT
+    [(statement, params)] = [(s, p) for s, p in sent if s.startswith("UPDATE jobs SET status")]
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
+    return [row[-1] for row in rows]
+
+
+@pytest.mark.parametrize(
+    ("queues", "index"),
+    [(None, "ix_jobs_claim_order"), (["even"], "ix_jobs_claim")],
+    ids=["all-queues", "one-queue"],
+)
+def test_claim_jobs_reads_a_claim_index_in_order(
+    backlog_store: Store, queues: list[str] | None, index: str
+) -> None:
+    plan = claim_plan(backlog_store, queues, ["SqlitePlanJob", "SqliteOtherJob"])
+    [scan] = [step for step in plan if "candidate" in step]
+    assert f"USING INDEX {index}" in scan
+    assert not [step for step in plan if "TEMP B-TREE" in step]
+
+
+def test_claim_jobs_for_several_queues_reads_each_queue_index(backlog_store: Store) -> None:
+    plan = claim_plan(backlog_store, ["even", "odd"], ["SqlitePlanJob"])
+    scans = [step for step in plan if "candidate" in step]
+    assert len(scans) == 2
+    assert all("USING INDEX ix_jobs_claim " in f"{scan} " for scan in scans)
+    # Only the union of the two bounded reads is sorted, once.
+    assert len([step for step in plan if "TEMP B-TREE" in step]) == 1
