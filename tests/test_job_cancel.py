@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 
+import jobmill
 from jobmill import Job, JobStatus
 from jobmill.runner import Runner
 from jobmill.store import Store
@@ -69,13 +70,35 @@ def test_a_sync_job_ignoring_the_flag_is_interrupted(configured: Store) -> None:
     assert job.error == "JobCancelled"
 
 
+class ReturnsAsCancelledJob(Job[None, str]):
+    """Returns in the very step its cancellation is requested (the race a
+    heartbeat's request can lose)."""
+
+    max_attempts = 1
+
+    async def perform(self, params: None) -> str:
+        self._context.request_cancel()  # as the heartbeat would, just now
+        return "returned anyway"
+
+
 def test_a_job_returning_after_the_request_is_not_completed(configured: Store) -> None:
     """Even when the job wins the race and returns, the request makes it cancelled."""
+    ReturnsAsCancelledJob.later()
+    [record] = configured.claim_jobs("canceller", 1, 60, job_names=["ReturnsAsCancelledJob"])
+    settled = Runner(configured).run(ReturnsAsCancelledJob, record)
+    assert settled.outcome.status is JobStatus.CANCELLED
+    assert "cancellation request" in (settled.outcome.error or "")
+    assert jobmill.get(record.id).status is JobStatus.CANCELLED
+
+
+def test_a_job_cancelled_before_it_starts_does_not_run(configured: Store) -> None:
     CooperativeJob.later()
     [record] = configured.claim_jobs("canceller", 1, 60, job_names=["CooperativeJob"])
     runner = Runner(configured)
     context = runner.context(record)
-    context.request_cancel()  # requested before the job even starts looking
+    started.clear()
+    context.request_cancel()  # while it waited for a slot
     settled = runner.run(CooperativeJob, record, context)
+    assert not started.is_set()
     assert settled.outcome.status is JobStatus.CANCELLED
-    assert "cancellation request" in (settled.outcome.error or "")
+    assert settled.outcome.error == "JobCancelled: cancelled before it started"
