@@ -35,14 +35,19 @@ def main() -> int:
     if not install():
         print("== result: the newest releases do not install (see above); the lock stays")
         return 0
-    report_versions()
+    changed = report_versions()
     outcomes = {
         "mypy": step(["mypy"]),
         "docs": step(["mkdocs", "build", "--strict", "--site-dir", tempfile.mkdtemp()]),
         "tests": step(["pytest", *shlex.split(os.environ.get("LATEST_PYTEST_ARGS", "-q"))]),
     }
     summary = ", ".join(f"{name} {'passed' if ok else 'FAILED'}" for name, ok in outcomes.items())
-    verdict = "`make lock` can move" if all(outcomes.values()) else "keep the lock until fixed"
+    if all(outcomes.values()):
+        verdict = "`make lock` can move" if changed else "the lock is the newest"
+    elif changed:
+        verdict = "keep the lock until fixed"
+    else:
+        verdict = "nothing newer than the lock: not a new release's doing"
     print(f"== result: {summary} ({verdict}; {time.monotonic() - started:.0f} s)")
     return 0
 
@@ -64,7 +69,9 @@ def install() -> bool:
     return True
 
 
-def report_versions() -> None:
+def report_versions() -> int:
+    """Print each package whose installed (newest) version differs from the lock;
+    returns how many."""
     locked = {}
     for line in LOCK.read_text().splitlines():
         if match := PIN.match(line):
@@ -80,12 +87,14 @@ def report_versions() -> None:
     ]
     print(f"== {len(changed)} package(s) differ from the lock:" if changed else "== as locked")
     print("\n".join(changed))
+    return len(changed)
 
 
 def step(command: list[str]) -> bool:
     print(f"== {shlex.join(command)}", flush=True)
     command[0] = str(VENV / "bin" / command[0])
-    return subprocess.run(command, cwd=ROOT).returncode == 0
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    return subprocess.run(command, cwd=ROOT, env=env).returncode == 0
 
 
 def normalize(name: str) -> str:
