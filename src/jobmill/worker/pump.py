@@ -192,7 +192,17 @@ class Pump:
                 if step is None:
                     return
             finished, limit, look = step
-            self._round(finished, limit, look)
+            try:
+                self._round(finished, limit, look)
+            except Exception:
+                # A bug in handing over what a round did must not stop the
+                # worker's writes: jobs it held without running are released
+                # by the next round.
+                logger.exception("a worker round failed after writing")
+                held = len(self.held_locks())
+                with self._changed:
+                    self._in_flight = max(0, held - len(self._finished))
+                    self._needs_reconcile = True
 
     @property
     def capacity(self) -> int:
