@@ -89,3 +89,30 @@ def test_without_prefetch_only_running_jobs_are_claimed(configured: Store, ledge
 
     assert statuses == [JobStatus.PENDING] * 3
     assert status_of(long_id) == JobStatus.PENDING  # released at shutdown
+
+
+def test_a_failure_handing_over_claimed_jobs_loses_none(
+    configured: Store, ledger: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from jobmill.worker.loop import ClaimLoop
+
+    handed = ClaimLoop._claimed
+    failures = []
+
+    def fails_once(self: ClaimLoop, records: list[Any]) -> None:
+        if not failures:
+            failures.append(records)
+            handed(self, records[:1])  # the rest stay locked, held by nobody
+            raise RuntimeError("handing over failed")
+        handed(self, records)
+
+    monkeypatch.setattr(ClaimLoop, "_claimed", fails_once)
+    ids = WorkerRecordJob.later_many([{"ledger": ledger, "tag": f"j{n}"} for n in range(6)])
+
+    burst(concurrency=2, prefetch=4)
+
+    assert failures and len(failures[0]) > 1
+    assert [status_of(job_id) for job_id in ids] == [JobStatus.COMPLETED] * 6
+    assert sorted(line.split()[0] for line in read_lines(ledger)) == sorted(
+        f"j{n}" for n in range(6)
+    )
