@@ -2,7 +2,12 @@
 
 PostgreSQL tests run when the server at ``JOBMILL_TEST_PG`` (default
 127.0.0.1:5432, database ``test``) answers. In CI (``CI=true``) it must answer:
-the tests fail instead of skipping.
+the tests fail instead of skipping (``unavailable``), as every test does that
+needs something the machine lacks.
+
+Every test starts and ends with jobmill unconfigured, so settings never leak
+from one test into another whatever order they run in (pytest-randomly
+shuffles it; ``-p no:randomly`` keeps the file order).
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -37,12 +43,16 @@ def _pg_unreachable_reason() -> str | None:
 _PG_REASON = _pg_unreachable_reason()
 
 
-def require_postgres() -> None:
-    if _PG_REASON is None:
-        return
+def unavailable(reason: str) -> NoReturn:
+    """Skip a test that needs what this machine lacks; in CI, fail it instead."""
     if os.environ.get("CI") == "true":
-        pytest.fail(f"CI requires PostgreSQL: {_PG_REASON}")
-    pytest.skip(_PG_REASON)
+        pytest.fail(f"CI must run this test: {reason}")
+    pytest.skip(reason)
+
+
+def require_postgres() -> None:
+    if _PG_REASON is not None:
+        unavailable(_PG_REASON)
 
 
 @pytest.fixture
@@ -93,6 +103,14 @@ def sqlite_configured(sqlite_url: str) -> Iterator[Store]:
         yield runtime.get_store()
     finally:
         runtime.reset()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_runtime() -> Iterator[None]:
+    """No settings or store from an earlier test; none left for the next."""
+    runtime.reset()
+    yield
+    runtime.reset()
 
 
 @pytest.fixture(autouse=True)

@@ -21,13 +21,12 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 import jobmill
-from conftest import PG_URL
+from conftest import PG_URL, unavailable
 from jobmill import runtime
 from jobmill.store import Store
 from pg_jobs import PgRecordJob, create_side_table, execution_counts
 
 TESTS = Path(__file__).resolve().parent
-PG_BIN = Path("/usr/lib/postgresql/15/bin")
 
 # Real processes on a shared 2-core machine: generous per-test time limits.
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(300)]
@@ -198,13 +197,14 @@ class PrivateServer:
     root: Path
     port: int
     as_postgres: list[str]
+    bindir: Path
 
     @property
     def url(self) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/postgres"
 
     def ctl(self, *args: str) -> None:
-        command = [*self.as_postgres, str(PG_BIN / "pg_ctl"), "-D", str(self.root / "data")]
+        command = [*self.as_postgres, str(self.bindir / "pg_ctl"), "-D", str(self.root / "data")]
         options = f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c fsync=off"
         command += ["-l", str(self.root / "server.log"), "-w", "-o", options, *args]
         subprocess.run(command, check=True, capture_output=True, timeout=60)
@@ -216,27 +216,38 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def server_bindir() -> Path:
+    """Where the installed PostgreSQL server's programs are (``pg_config --bindir``)."""
+    pg_config = shutil.which("pg_config")
+    if pg_config is None:
+        unavailable("no pg_config on PATH to find initdb (PostgreSQL's server package)")
+    found = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=30)
+    bindir = Path(found.stdout.strip())
+    if found.returncode != 0 or not (bindir / "initdb").exists():
+        unavailable(f"no initdb in {bindir} (pg_config --bindir): {found.stderr.strip()}")
+    return bindir
+
+
 @pytest.fixture
 def private_server() -> Iterator[PrivateServer]:
     """initdb + pg_ctl as the postgres user (initdb refuses root); never the
     machine's shared server, which other tests use."""
-    if not (PG_BIN / "initdb").exists():
-        pytest.skip(f"no {PG_BIN / 'initdb'} to create a private PostgreSQL instance")
+    bindir = server_bindir()
     as_postgres: list[str] = []
     if os.geteuid() == 0:
         if shutil.which("runuser") is None:
-            pytest.skip("running as root without runuser: cannot start PostgreSQL as postgres")
+            unavailable("running as root without runuser: cannot start PostgreSQL as postgres")
         as_postgres = ["runuser", "-u", "postgres", "--"]
     root = Path(tempfile.mkdtemp(prefix="jobmill-pg-"))
     if as_postgres:
         shutil.chown(root, "postgres", "postgres")
-    server = PrivateServer(root, free_port(), as_postgres)
-    initdb = [*as_postgres, str(PG_BIN / "initdb"), "-D", str(root / "data")]
+    server = PrivateServer(root, free_port(), as_postgres, bindir)
+    initdb = [*as_postgres, str(bindir / "initdb"), "-D", str(root / "data")]
     initdb += ["-A", "trust", "-U", "postgres", "--no-sync", "-E", "UTF8"]
     made = subprocess.run(initdb, capture_output=True, text=True, timeout=120)
     if made.returncode != 0:
         shutil.rmtree(root, ignore_errors=True)
-        pytest.skip(f"initdb failed, no private PostgreSQL instance: {made.stderr.strip()}")
+        unavailable(f"initdb failed, no private PostgreSQL instance: {made.stderr.strip()}")
     server.ctl("start")
     try:
         yield server
