@@ -121,6 +121,8 @@ def test_extend_locks_extends_only_own_locks_and_reports_cancels(configured: Sto
     assert answer == {Lock.of(mine[0]): False}
     extended = configured.get_job(mine[0].id).locked_until
     assert extended is not None and extended > before + timedelta(seconds=30)
+    untouched = configured.get_job(theirs[0].id)
+    assert (untouched.worker_id, untouched.locked_until) == ("w2", theirs[0].locked_until)
 
 
 def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: Store) -> None:
@@ -225,24 +227,53 @@ def test_observed_transitions_are_all_allowed(configured: Store) -> None:
     assert len(seen) >= 6
 
 
-def test_prune_deletes_only_old_finished_jobs(configured: Store) -> None:
-    old, fresh, pending = new_job(), new_job(), new_job()
-    configured.enqueue([old, fresh, pending])
-    records = {r.id: r for r in configured.claim_jobs("w", 2, 30)}
-    for job_id in (old.id, fresh.id):
-        configured.record_outcome(Lock.of(records[job_id]), Outcome(JobStatus.COMPLETED))
+def test_prune_deletes_only_old_finished_jobs_of_the_given_statuses(configured: Store) -> None:
+    old, older, old_failed, fresh, pending = (new_job() for _ in range(5))
+    configured.enqueue([old, older, old_failed, fresh, pending])
+    records = {r.id: r for r in configured.claim_jobs("w", 4, 30)}
+    now = utcnow()
+    ended = [
+        (older, Outcome(JobStatus.COMPLETED), now - timedelta(days=3)),
+        (old, Outcome(JobStatus.COMPLETED), now - timedelta(days=2)),
+        (old_failed, Outcome(JobStatus.FAILED, error="x"), now - timedelta(days=2)),
+        (fresh, Outcome(JobStatus.COMPLETED), now),
+    ]
+    for job, outcome, at in ended:
+        assert configured.record_outcome(Lock.of(records[job.id]), outcome, now=at)
 
-    cutoff = utcnow() + timedelta(seconds=1)
-    pruned = configured.prune_jobs(older_than=cutoff, statuses=[JobStatus.COMPLETED])
+    cutoff = now - timedelta(days=1)
+    pruned = configured.prune_jobs(cutoff, statuses=[JobStatus.COMPLETED], batch_size=1)
 
     assert pruned == 2
-    assert [j.id for j in configured.list_jobs()] == [pending.id]
+    assert {j.id for j in configured.list_jobs()} == {old_failed.id, fresh.id, pending.id}
+    assert configured.stored_events(old_failed.id) != []
+    assert configured.stored_events(old.id) == []  # its history went with it
+    assert configured.prune_jobs(cutoff, statuses=[JobStatus.COMPLETED]) == 0
 
 
-@pytest.mark.parametrize("status", [JobStatus.RUNNING])
-def test_unique_key_spans_running_jobs(configured: Store, status: JobStatus) -> None:
-    first = new_job(unique_key="k")
-    [first_id] = configured.enqueue([first])
-    configured.claim_jobs("w", 1, 30)
+SPANS = [
+    (JobStatus.PENDING, True),
+    (JobStatus.RUNNING, True),
+    (JobStatus.COMPLETED, False),
+    (JobStatus.FAILED, False),
+    (JobStatus.CANCELLED, False),
+]
+
+
+@pytest.mark.parametrize(("status", "spans"), SPANS)
+def test_unique_key_spans_pending_and_running_jobs_only(
+    configured: Store, status: JobStatus, spans: bool
+) -> None:
+    [first_id] = configured.enqueue([new_job(unique_key="k", max_attempts=1)])
+    if status is JobStatus.CANCELLED:
+        configured.cancel_job(first_id, "test")
+    elif status is not JobStatus.PENDING:
+        [record] = configured.claim_jobs("w", 1, 30)
+        if status is not JobStatus.RUNNING:
+            assert configured.record_outcome(Lock.of(record), Outcome(status, error="x"))
     assert configured.get_job(first_id).status is status
-    assert configured.enqueue([new_job(unique_key="k")]) == [first_id]
+
+    [second_id] = configured.enqueue([new_job(unique_key="k")])
+
+    assert (second_id == first_id) is spans
+    assert configured.count_jobs() == (1 if spans else 2)
