@@ -284,6 +284,7 @@ def test_values_from_the_database_are_escaped_everywhere(
     )
     configured.enqueue([weird])
     pages = [
+        "/",
         f"/jobs/{hostile_id}",
         f"/jobs/{failed}",
         f"/jobs/{weird.id}",
@@ -295,7 +296,9 @@ def test_values_from_the_database_are_escaped_everywhere(
     for path in pages:
         body = client.get(path).text
         assert "<script>alert" not in body, path
-    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in client.get("/jobs").text
+    escaped = "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;"
+    assert escaped in client.get("/jobs").text
+    assert escaped in client.get("/").text  # the Overview's queue names
 
 
 def test_overview_shows_counts_by_status_and_queue_and_throughput(

@@ -193,6 +193,33 @@ def test_post_without_a_valid_csrf_token_is_refused(sqlite_configured: Store) ->
     assert jobmill.get(job_id).status == "pending"
 
 
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {"Origin": "null"},  # a sandboxed frame, a data: URL, a redirect across sites
+        {"Sec-Fetch-Site": "cross-site"},
+        {"Sec-Fetch-Site": "same-site"},  # another subdomain is another origin
+    ],
+)
+def test_a_post_the_browser_marks_as_cross_origin_is_refused_whatever_its_token(
+    sqlite_configured: Store, headers: dict[str, str]
+) -> None:
+    job_id = failed_job()
+    client = client_for(create_app())
+    token = csrf_token(client)
+
+    refused = client.post(f"/jobs/{job_id}/retry", data={"csrf_token": token}, headers=headers)
+
+    assert refused.status_code == 403 and "another origin" in refused.text
+    assert jobmill.get(job_id).status == "failed"
+    same = {"Sec-Fetch-Site": "same-origin"}
+    accepted = client.post(
+        f"/jobs/{job_id}/retry", data={"csrf_token": token}, headers=same, follow_redirects=False
+    )
+    assert accepted.status_code == 303
+    assert jobmill.get(job_id).status == "pending"
+
+
 def test_csrf_token_is_accepted_from_the_htmx_header(sqlite_configured: Store) -> None:
     job_id = failed_job()
     client = client_for(create_app())
