@@ -9,18 +9,21 @@ asserts a duration.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import sqlite3
 import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 import jobmill
 from jobmill import JobStatus
@@ -44,6 +47,7 @@ DEADLINE = 60.0
 class WorkerProcess:
     popen: subprocess.Popen[bytes]
     log: Path
+    name: str  # its PostgreSQL sessions' application_name
 
     @property
     def pid(self) -> int:
@@ -69,9 +73,11 @@ class Workers:
 
     def start(self, *args: str, env: dict[str, str] | None = None) -> WorkerProcess:
         clean = {k: v for k, v in os.environ.items() if not k.startswith("JOBMILL_")}
+        name = f"jobmill-test-{uuid.uuid4().hex[:12]}"
         environment = {
             **clean,
             "JOBMILL_DATABASE_URL": self.url,
+            "PGAPPNAME": name,
             "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
             **(env or {}),
         }
@@ -82,7 +88,7 @@ class Workers:
             popen = subprocess.Popen(
                 command, env=environment, cwd=self.directory, stderr=stderr, process_group=0
             )
-        process = WorkerProcess(popen, log)
+        process = WorkerProcess(popen, log, name)
         self.started.append(process)
         return process
 
@@ -252,6 +258,15 @@ def test_a_job_that_kills_its_process_ends_failed(
     assert supervisor.wait() == 0
 
 
+def parent_of(pid: int) -> int | None:
+    """The parent pid of a process (``/proc/PID/stat``), None once it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return None
+    return int(stat.rsplit(")", 1)[1].split()[1])  # the fields after the command name
+
+
 def test_supervisor_restarts_a_process_that_dies(workers: Workers, configured: Store) -> None:
     supervisor = workers.start("--processes", "2")
     pids = live_workers(configured, 2)
@@ -262,12 +277,16 @@ def test_supervisor_restarts_a_process_that_dies(workers: Workers, configured: S
         timeout=DEADLINE,
     )
 
+    # One new child of the supervisor took the killed one's place; the other
+    # child kept running, untouched.
+    [new_pid] = replaced
+    assert parent_of(new_pid) == parent_of(pids[1]) == supervisor.pid
+    started = re.findall(r"started worker process \d+ \(pid (\d+)\)", supervisor.output())
+    assert sorted(map(int, started)) == sorted([*pids, new_pid])
     supervisor.signal(signal.SIGTERM)
     assert supervisor.wait() == 0
-    [new_pid] = replaced
     # Every child stopped cleanly and removed its row; only the killed one's stays.
     assert [row.pid for row in configured.list_workers()] == [pids[0]]
-    assert new_pid != pids[1]
 
 
 def test_a_flaky_job_succeeds_on_its_third_attempt(
@@ -317,6 +336,10 @@ def test_a_chain_with_a_failing_link(workers: Workers, configured: Store, ledger
     assert [line.split()[0] for line in read_lines(ledger)] == ["first", "second"]
 
 
+def sqlite_path(url: str) -> Path:
+    return Path(url.removeprefix("sqlite:///"))
+
+
 def hold_write_lock(database: Path, stop: threading.Event, held: float, free: float) -> None:
     """Another writer that keeps taking SQLite's write lock."""
     connection = sqlite3.connect(database, isolation_level=None, timeout=30)
@@ -330,28 +353,43 @@ def hold_write_lock(database: Path, stop: threading.Event, held: float, free: fl
         connection.close()
 
 
+def hold_write_lock_until(database: Path, condition: Callable[[], object]) -> None:
+    """Take SQLite's write lock and keep it until ``condition()`` holds."""
+    connection = sqlite3.connect(database, isolation_level=None, timeout=30)
+    try:
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            wait_until(condition, timeout=DEADLINE)
+        finally:
+            connection.execute("COMMIT")
+    finally:
+        connection.close()
+
+
 def test_database_is_locked_loses_and_duplicates_nothing(
     sqlite_workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
 ) -> None:
-    # Jobs long enough that the workers' rounds keep meeting the intruder's lock.
-    jobs = [{"ledger": ledger, "tag": f"job-{n}", "seconds": 0.2} for n in range(30)]
-    WorkerRecordJob.later_many(jobs)
-    stop = threading.Event()
-    intruder = threading.Thread(
-        target=hold_write_lock, args=(Path(sqlite_url.removeprefix("sqlite:///")), stop, 0.1, 0.15)
+    WorkerRecordJob.later_many(
+        [{"ledger": ledger, "tag": f"job-{n}", "seconds": 0.2} for n in range(30)]
     )
+    # A 20 ms busy timeout turns the contention into "database is locked" errors.
+    env = {"WORKER_TEST_BUSY_TIMEOUT_MS": "20"}
+    fleet = [sqlite_workers.start("--concurrency", "3", env=env) for _ in range(3)]
+    live_workers(sqlite_configured, 3)
+    database = sqlite_path(sqlite_url)
+
+    # Jobs are running: keep every worker from writing (their outcomes, claims,
+    # heartbeats) until one of them has met "database is locked"...
+    wait_until(lambda: read_lines(ledger), timeout=DEADLINE)
+    hold_write_lock_until(
+        database, lambda: any("database is locked" in process.output() for process in fleet)
+    )
+    # ...then keep taking the lock now and then while the rest run.
+    stop = threading.Event()
+    intruder = threading.Thread(target=hold_write_lock, args=(database, stop, 0.1, 0.15))
     intruder.start()
     try:
-        # A 20 ms busy timeout turns the contention into "database is locked" errors.
-        env = {"WORKER_TEST_BUSY_TIMEOUT_MS": "20"}
-        fleet = [sqlite_workers.start("--concurrency", "3", env=env) for _ in range(3)]
-        live_workers(sqlite_configured, 3)
         wait_until(lambda: count(sqlite_configured, JobStatus.COMPLETED) == 30, timeout=DEADLINE)
-        # Until some write of theirs met it (their heartbeats keep writing).
-        wait_until(
-            lambda: any("database is locked" in process.output() for process in fleet),
-            timeout=DEADLINE,
-        )
     finally:
         stop.set()
         intruder.join()
@@ -361,41 +399,82 @@ def test_database_is_locked_loses_and_duplicates_nothing(
     assert [process.wait() for process in fleet] == [0, 0, 0]
     executions = Counter(line.split()[0] for line in read_lines(ledger))
     assert len(executions) == 30 and set(executions.values()) == {1}
+    assert any("database is locked" in process.output() for process in fleet)
 
 
-def freeze_outside_a_write(process: WorkerProcess, database: Path) -> None:
-    """SIGSTOP ``process`` at a moment it holds no SQLite write lock (a frozen
-    writer would stall every other process, which is not what is tested)."""
-    probe = sqlite3.connect(database, isolation_level=None, timeout=0.2)
-    try:
-        while True:
-            process.signal(signal.SIGSTOP)
-            try:
-                probe.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError:
-                process.signal(signal.SIGCONT)
-                time.sleep(0.05)
-                continue
+def sqlite_writer_frozen(database: Path) -> Callable[[], bool]:
+    """Whether a stopped process holds SQLite's write lock (a probe takes it)."""
+
+    def holds_it() -> bool:
+        probe = sqlite3.connect(database, isolation_level=None, timeout=0.2)
+        try:
+            probe.execute("BEGIN IMMEDIATE")
             probe.execute("COMMIT")
+            return False
+        except sqlite3.OperationalError:
+            return True
+        finally:
+            probe.close()
+
+    return holds_it
+
+
+def postgres_transaction_frozen(store: Store, name: str) -> Callable[[], bool]:
+    """Whether a stopped process has a session that is not idle (inside a
+    transaction, holding row locks, or running a statement it sent)."""
+
+    def busy() -> bool:
+        with store.engine.connect() as conn:
+            states = conn.execute(
+                text("SELECT state FROM pg_stat_activity WHERE application_name = :name"),
+                {"name": name},
+            ).scalars()
+            return any(state != "idle" for state in states)
+
+    def not_idle() -> bool:
+        if busy():
+            return True
+        time.sleep(0.2)  # a statement sent just before the stop shows by now
+        return busy()
+
+    return not_idle
+
+
+def freeze_outside_a_transaction(process: WorkerProcess, store: Store, url: str) -> None:
+    """SIGSTOP ``process`` at a moment it holds no write lock or open transaction
+    (a frozen writer would stall every other process, which is not what is tested)."""
+    if url.startswith("sqlite"):
+        frozen_inside = sqlite_writer_frozen(sqlite_path(url))
+    else:
+        frozen_inside = postgres_transaction_frozen(store, process.name)
+    while True:
+        process.signal(signal.SIGSTOP)
+        if not frozen_inside():
             return
-    finally:
-        probe.close()
+        process.signal(signal.SIGCONT)
+        time.sleep(0.05)
 
 
 def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
-    sqlite_workers: Workers, sqlite_configured: Store, sqlite_url: str, ledger: str
+    workers: Workers, configured: Store, database_url: str, ledger: str, tmp_path: Path
 ) -> None:
     fleet = {}
     for _ in range(2):
-        process = sqlite_workers.start("--lock-timeout", "1", "--concurrency", "1")
+        process = workers.start("--lock-timeout", "1", "--concurrency", "1")
         fleet[process.pid] = process
-    live_workers(sqlite_configured, 2)
-    job_id = WorkerSlowJob.later(ledger=ledger, tag="fenced", seconds=2)
-    paused = fleet[started_by(ledger)]
-    [other] = [process for pid, process in fleet.items() if pid != paused.pid]
+    live_workers(configured, 2)
+    gate = tmp_path / "gate"
+    job_id = WorkerSlowJob.later(ledger=ledger, tag="fenced", hold_until=str(gate))
+    # The first attempt did its work, but has not handed back its result yet.
+    ended = wait_until(lambda: [line for line in read_lines(ledger) if line.startswith("end")])
+    [(_, _, pid, attempt)] = [line.split() for line in ended]
+    assert attempt == "1"
+    paused = fleet[int(pid)]
+    [other] = [process for process in fleet.values() if process is not paused]
 
-    freeze_outside_a_write(paused, Path(sqlite_url.removeprefix("sqlite:///")))
+    freeze_outside_a_transaction(paused, configured, database_url)
     wait_until(lambda: jobmill.get(job_id).status == "completed", timeout=DEADLINE)
+    gate.touch()
     paused.signal(signal.SIGCONT)
     wait_until(lambda: "late result" in paused.output(), timeout=DEADLINE)
 
@@ -403,8 +482,9 @@ def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
     assert (record.attempts, record.result) == (2, {"pid": other.pid, "attempt": 2})
     kinds = [event.kind for event in jobmill.history(job_id)]
     assert kinds.count("completed") == 1 and "lock_expired" in kinds
-    # The paused attempt did run to its end, but only the newer one is on record.
-    assert f"end fenced {paused.pid} 1" in read_lines(ledger)
+    # Whatever the paused attempt wrote when it came back was discarded: only
+    # the newer attempt is on record, and the paused one ran only once.
+    assert read_lines(ledger).count(f"end fenced {paused.pid} 1") == 1
     for process in fleet.values():
         process.signal(signal.SIGTERM)
     assert [process.wait() for process in fleet.values()] == [0, 0]

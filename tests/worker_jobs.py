@@ -54,6 +54,7 @@ class LedgerParams(BaseModel):
     seconds: float = 0.0
     seconds_on_retry: float | None = None  # how long attempts after the first take
     fail: bool = False
+    hold_until: str | None = None  # the first attempt, past its end mark, waits for this file
 
 
 class WorkerRecordJob(Job[LedgerParams, dict[str, Any]]):
@@ -71,7 +72,9 @@ class WorkerRecordJob(Job[LedgerParams, dict[str, Any]]):
 
 
 class WorkerSlowJob(Job[LedgerParams, dict[str, Any]]):
-    """Writes ``start``, sleeps ``seconds`` (in short steps), writes ``end``."""
+    """Writes ``start``, sleeps ``seconds`` (in short steps), writes ``end``; with
+    ``hold_until``, the first attempt then waits until that file exists before
+    it returns (its work done, its result not yet handed back)."""
 
     max_attempts = 3
 
@@ -84,6 +87,9 @@ class WorkerSlowJob(Job[LedgerParams, dict[str, Any]]):
         while time.monotonic() < deadline:
             time.sleep(0.02)
         append_line(params.ledger, f"end {params.tag} {os.getpid()} {self.attempt}")
+        if params.hold_until and self.attempt == 1:
+            while not Path(params.hold_until).exists():
+                time.sleep(0.02)
         return {"pid": os.getpid(), "attempt": self.attempt}
 
 
