@@ -132,6 +132,8 @@ class Codec:
 
 
 def _is_empty_mapping(value: Any) -> bool:
+    if type(value) is dict:  # the usual case, without the ABC's isinstance
+        return not value
     return isinstance(value, Mapping) and not value
 
 
