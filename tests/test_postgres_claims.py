@@ -11,10 +11,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import Connection, create_engine, event, text
 
 from conftest import PG_URL, require_postgres
+from jobmill.clock import utcnow
 from jobmill.store import Store
+from jobmill.store.claims import ClaimRequest
+from jobmill.store.rounds import complete_and_claim
+from test_store_claims import new_job
 
 LIMIT = 10
 PENDING = 20_000
@@ -162,3 +166,41 @@ def test_claim_jobs_plan_for_several_queues_reads_each_queue_up_to_the_limit(
     # Only the few rows read from the two queues are sorted, never the backlog.
     for sort in (n for n in nodes(plan) if n["Node Type"] == "Sort"):
         assert sort["Actual Rows"] <= 2 * LIMIT
+
+
+def test_claims_pass_over_rows_another_transaction_holds(pg_schema_url: str) -> None:
+    # A claim that waited for the held row would fail at this lock timeout instead.
+    store = Store.from_url(f"{pg_schema_url}%20-clock_timeout%3D5000", auto_upgrade=True)
+    try:
+        batch = [new_job(priority=priority) for priority in range(6, 0, -1)]
+        ids = store.enqueue(batch)
+        with store.engine.connect() as holder, holder.begin():
+            held = holder.execute(
+                text("SELECT id FROM jobs WHERE id = :id FOR UPDATE"), {"id": ids[0]}
+            ).scalar_one()
+            assert held == ids[0]
+
+            claimed = store.claim_jobs("w1", 2, 30)
+            with worker_round_connection(store) as conn:
+                _, in_round = complete_and_claim(
+                    conn, store.dialect, [], ClaimRequest("w2", 2, 30), utcnow()
+                )
+
+            assert [job.id for job in claimed] == ids[1:3]
+            assert [job.id for job in in_round] == ids[3:5]
+        # Once let go, the row is claimed like any other, first by its priority.
+        assert [job.id for job in store.claim_jobs("w3", 6, 30)] == [ids[0], ids[5]]
+    finally:
+        store.dispose()
+
+
+@contextmanager
+def worker_round_connection(store: Store) -> Iterator[Connection]:
+    """A connection as a worker's rounds use it: autocommit, its planner steered."""
+    with store.engine.connect() as conn:
+        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
+        store.dialect.steer_planner(conn, session=True)
+        try:
+            yield conn
+        finally:
+            store.dialect.unsteer_planner(conn)
