@@ -25,6 +25,7 @@ from conftest import PG_URL, unavailable
 from jobmill import runtime
 from jobmill.store import Store
 from pg_jobs import PgRecordJob, create_side_table, execution_counts
+from pump_trace import PUMP_TRACE, PumpTrace
 
 TESTS = Path(__file__).resolve().parent
 
@@ -294,16 +295,27 @@ def listening_sessions(application_name: str) -> int:
 
 
 def test_an_idle_worker_is_woken_by_notify(
-    pg_schema_url: str, start_workers: Callable[..., Fleet]
+    pg_schema_url: str,
+    start_workers: Callable[..., Fleet],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     name = f"pgw_{uuid.uuid4().hex[:8]}"
     store = prepare(pg_schema_url, 0)
+    trace = PumpTrace(tmp_path / "pump.trace")
+    monkeypatch.setenv(PUMP_TRACE, str(trace.path))
     try:
         # Polling once a minute: only the notification can start the job in time.
         fleet = start_workers(
-            f"{pg_schema_url}&application_name={name}", 1, "--poll-interval", "60"
+            f"{pg_schema_url}&application_name={name}",
+            1,
+            "--poll-interval",
+            "60",
+            "--import",
+            "pump_trace",
         )
         wait_until(lambda: listening_sessions(name) == 1, 30, "the worker's LISTEN session")
+        trace.wait_for_a_look_after(None)  # its first claim is over, it found nothing
         PgRecordJob.later(n=7)
         wait_until(completed(store, 1), 30, "the job to run well before the next poll")
         assert fleet.stop() == [0]

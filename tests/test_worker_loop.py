@@ -4,7 +4,6 @@ retries, timeouts, cancellation, dependencies, shutdown, the workers row."""
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -21,6 +20,7 @@ from jobmill.ids import new_job_id
 from jobmill.store import NewJobs, Store
 from jobmill.store.schema import cron_jobs
 from jobmill.worker import Worker
+from pump_trace import PumpTrace
 from worker_jobs import (
     WorkerAsyncNoopJob,
     WorkerAsyncSleepJob,
@@ -309,11 +309,18 @@ def test_progress_is_recorded(configured: Store, ledger: str) -> None:
     assert jobmill.get(job_id).progress == 100
 
 
-def test_enqueue_in_this_process_wakes_the_worker(configured: Store) -> None:
+def test_enqueue_in_this_process_wakes_the_worker(configured: Store, tmp_path: Path) -> None:
+    trace = PumpTrace(tmp_path / "pump.trace")
+    trace.watch(configured.engine)
+    # Polling once a minute: each job is found by a wake-up, enqueued only once
+    # the worker has looked and found nothing (its first claim, the look after
+    # the job before).
     with running_worker(poll_interval=60):
-        wait_until(lambda: configured.list_workers())
-        job_id = WorkerNoopJob.later()
-        wait_until(lambda: status_of(job_id) == "completed", timeout=5)
+        trace.wait_for_a_look_after(None)
+        for _ in range(3):
+            job_id = WorkerNoopJob.later()
+            wait_until(lambda job_id=job_id: status_of(job_id) == "completed", timeout=10)
+            trace.wait_for_a_look_after(jobmill.get(job_id).completed_at)
 
 
 def test_worker_row_while_running_and_gone_after(configured: Store) -> None:
@@ -470,13 +477,14 @@ def test_no_scheduler_means_no_cron_jobs(configured: Store, ledger: str) -> None
     assert configured.list_jobs() == []
 
 
-def test_postgres_notify_wakes_an_idle_worker(pg_schema_url: str) -> None:
+def test_postgres_notify_wakes_an_idle_worker(pg_schema_url: str, tmp_path: Path) -> None:
     jobmill.configure(database_url=pg_schema_url, auto_upgrade=True)
+    trace = PumpTrace(tmp_path / "pump.trace")
+    trace.watch(runtime.get_store().engine)
     elsewhere = Store.from_url(pg_schema_url)  # another process's store, as far as wake-ups go
     try:
         with running_worker(poll_interval=60):
-            wait_until(lambda: runtime.get_store().list_workers())
-            time.sleep(0.5)  # the first look for work is over: only NOTIFY can wake it now
+            trace.wait_for_a_look_after(None)  # its first claim is over: only NOTIFY wakes it
             [job_id] = elsewhere.enqueue([WorkerNoopJob.set().build(None)])
             wait_until(lambda: status_of(job_id) == "completed", timeout=10)
     finally:

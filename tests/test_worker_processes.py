@@ -28,6 +28,7 @@ from sqlalchemy import text
 import jobmill
 from jobmill import JobStatus
 from jobmill.store import JobFilter, Store
+from pump_trace import PUMP_TRACE, PumpTrace
 from worker_jobs import (
     WorkerExitJob,
     WorkerFlakyJob,
@@ -491,15 +492,19 @@ def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
 
 
 def test_an_idle_worker_in_another_process_wakes_for_a_new_job(
-    workers: Workers, configured: Store, ledger: str
+    workers: Workers, configured: Store, ledger: str, tmp_path: Path
 ) -> None:
-    # Polling once a minute: the job is found by a wake-up from this process's
-    # commit (PostgreSQL: NOTIFY; SQLite: the database's data version), not by
-    # the poll (several rounds, each well inside a poll interval).
-    process = workers.start("--poll-interval", "60")
-    live_workers(configured, 1)
-    time.sleep(0.5)  # past its first look, idle
+    # Polling once a minute: each job is found by a wake-up from this process's
+    # commit (PostgreSQL: NOTIFY; SQLite: the database's data version), enqueued
+    # only once the worker has looked and found nothing (its first claim, the
+    # look after the job before).
+    trace = PumpTrace(tmp_path / "pump.trace")
+    process = workers.start(
+        "--poll-interval", "60", "--import", "pump_trace", env={PUMP_TRACE: str(trace.path)}
+    )
+    trace.wait_for_a_look_after(None, timeout=DEADLINE)
     for round_ in range(3):
         job_id = WorkerRecordJob.later(ledger=ledger, tag=f"r{round_}")
         wait_until(lambda job_id=job_id: jobmill.get(job_id).status == "completed", timeout=10)
+        trace.wait_for_a_look_after(jobmill.get(job_id).completed_at)
     assert process.popen.poll() is None
