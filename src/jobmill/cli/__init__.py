@@ -18,6 +18,7 @@ COMMAND_MODULES = (
     "jobmill.cli.inspect",
     "jobmill.cli.db",
     "jobmill.cli.worker",
+    "jobmill.cli.selftest",
     "jobmill.cli.cron",
     "jobmill.cli.dashboard",
 )

@@ -21,7 +21,7 @@ from jobmill.cli.output import make_console
 SECTIONS = {
     "Jobs": ("list", "status", "run", "retry", "cancel", "discard", "prune"),
     "Inspect": ("stats", "workers", "jobs"),
-    "Operate": ("worker", "scheduler", "cron", "dashboard"),
+    "Operate": ("worker", "selftest", "scheduler", "cron", "dashboard"),
     "Database": ("db",),
 }
 EXAMPLES: dict[str, tuple[str, ...]] = {
@@ -42,6 +42,7 @@ EXAMPLES: dict[str, tuple[str, ...]] = {
     "workers": ("jobmill workers",),
     "jobs": ("jobmill jobs", "jobmill jobs SendEmailJob --json"),
     "worker": ("jobmill worker --queues default,mail --concurrency 4", "jobmill worker --burst"),
+    "selftest": ("jobmill selftest --jobs 10000 --processes 3 --kill-workers",),
     "scheduler": ("jobmill scheduler",),
     "cron": (
         "jobmill cron add --name nightly --job SendEmailJob --cron '0 0 * * *' --param to=ops@x.io",

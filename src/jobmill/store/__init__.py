@@ -12,7 +12,7 @@ from jobmill.store.claims import ClaimOps
 from jobmill.store.cron import CronOps
 from jobmill.store.engine import ensure_schema, make_engine
 from jobmill.store.enqueue import EnqueueOps, NewJobs
-from jobmill.store.queries import JobFilter, QueryOps
+from jobmill.store.queries import JobFilter, JobState, QueryOps
 from jobmill.store.record import RecordOps
 from jobmill.store.stats import StatsOps
 from jobmill.store.workers import WorkerInfo, WorkerOps
@@ -35,4 +35,4 @@ class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, Worker
         return cls(engine, dialect)
 
 
-__all__ = ["JobFilter", "NewJobs", "Store", "WorkerInfo"]
+__all__ = ["JobFilter", "JobState", "NewJobs", "Store", "WorkerInfo"]

@@ -53,6 +53,16 @@ class JobFilter:
         return all(text is None or text_problem(text) is None for text in texts)
 
 
+@dataclass(frozen=True)
+class JobState:
+    """A job's status, the attempts it has had and its stored result."""
+
+    id: str
+    status: str
+    attempts: int
+    result: Any
+
+
 class QueryOps(StoreBase):
     def get_job(self, id_or_prefix: str) -> JobMetadata:
         """The job with this id, or the only one whose id starts with it."""
@@ -141,3 +151,13 @@ class QueryOps(StoreBase):
             rows = conn.execute(select(jobs).where(jobs.c.id.in_(ids))).all()
         by_id = {row.id: metadata_from_row(row) for row in rows}
         return [by_id[job_id] for job_id in ids if job_id in by_id]
+
+    def queue_states(self, queue: str) -> list[JobState]:
+        """The state of every job in ``queue``, oldest first (the self-test's tally)."""
+        stmt = (
+            select(jobs.c.id, jobs.c.status, jobs.c.attempts, jobs.c.result)
+            .where(jobs.c.queue == queue)
+            .order_by(jobs.c.id)
+        )
+        with self.read() as conn:
+            return [JobState(*row) for row in conn.execute(stmt)]
