@@ -38,6 +38,9 @@ class Counts:
     raw_cycles: int = 5_000  # raw claim + complete, one row per transaction
     raw_batches: int = 100  # raw claim + complete, batches of 100
     startup_runs: int = 5  # ``jobmill --help`` runs
+    soak: int = 100_000  # jobs of ``jobmill selftest --kill-workers``
+    soak_processes: int = 3  # its worker processes
+    soak_seconds: float = 1_500.0  # its --seconds: the longest it waits for the jobs
     section_timeout: float = 1_800.0  # seconds before one section is given up
 
 
@@ -56,6 +59,8 @@ QUICK = Counts(
     raw_cycles=1_000,
     raw_batches=30,
     startup_runs=3,
+    soak=5_000,
+    soak_seconds=300.0,
     section_timeout=600.0,
 )
 

@@ -9,6 +9,7 @@ from .config import Counts
 from .results import Figure
 
 BACKENDS = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
+SOAK_FIGURES = ("lost", "duplicated", "throughput")
 PEER_SYSTEMS = {"sqlite": ("huey",), "postgresql": ("pgqueuer", "procrastinate", "oban")}
 
 
@@ -170,6 +171,33 @@ def scale_table(figures: Figures, counts: Counts) -> list[str]:
     return lines
 
 
+def soak_table(figures: Figures, counts: Counts) -> list[str]:
+    """``jobmill selftest --kill-workers`` on each database; none when not run."""
+    rows = []
+    for backend, title in BACKENDS.items():
+        found = [figures.get(f"soak_{name}", "jobmill", backend) for name in SOAK_FIGURES]
+        if all(figure is None for figure in found):
+            continue
+        values = [f.value for f in found if f is not None and f.value is not None]
+        if len(values) < len(found):
+            rows.append(f"| {title} | failed | | | |")
+            continue
+        lost, duplicated, rate = values
+        detail = found[0].detail if found[0] else ""
+        rows.append(f"| {title} | {lost:,.0f} | {duplicated:,.0f} | {number(rate)} | {detail} |")
+    if not rows:
+        return []
+    return [
+        "",
+        f"Soak: `jobmill selftest --jobs {counts.soak} --processes {counts.soak_processes}"
+        " --kill-workers` (workers SIGKILLed, or frozen with SIGSTOP past their lock, at random).",
+        "",
+        "| database | lost | duplicate completions | jobs/s | how |",
+        "|---|--:|--:|--:|---|",
+        *rows,
+    ]
+
+
 def notes(figures: Figures) -> list[str]:
     seen: dict[str, list[str]] = {}
     for f in figures.all:
@@ -214,6 +242,7 @@ def render(
         how = how_workers_ran(figures, backend)
         lines += ["", how] if how else []
     lines += ["", raw_legend(), "", "## jobmill at scale", "", *scale_table(figures, counts)]
+    lines += soak_table(figures, counts)
     if failures := notes(figures):
         lines += ["", "## Not measured", "", *failures]
     return "\n".join(lines) + "\n"

@@ -101,4 +101,20 @@ def _scale_sections() -> list[Section]:
     return sections
 
 
-SECTIONS = _peer_sections() + _limit_sections() + _scale_sections()
+def _soak_sections() -> list[Section]:
+    return [
+        Section(
+            f"soak:{backend}",
+            backend,
+            "jobmill",
+            (
+                ("soak_lost", "jobmill", "jobs"),
+                ("soak_duplicated", "jobmill", "jobs"),
+                ("soak_throughput", "jobmill", "jobs/s"),
+            ),
+        )
+        for backend in (SQLITE, POSTGRES)
+    ]
+
+
+SECTIONS = _peer_sections() + _limit_sections() + _scale_sections() + _soak_sections()
