@@ -13,6 +13,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete
 
+import jobmill
+from jobmill.selftest.job import SelftestJob
 from jobmill.selftest.marks import Mark
 from jobmill.selftest.tally import tally_jobs
 from jobmill.store import JobFilter, JobState, Store
@@ -89,6 +91,27 @@ def test_tally_jobs_ignores_marks_of_other_jobs() -> None:
     assert tally.jobs == 1
 
 
+def test_delete_queue_jobs_removes_that_queue_only_with_its_history(configured: Store) -> None:
+    victims = SelftestJob.set(queue="doomed").later_many([None] * 5)
+    kept = SelftestJob.set(queue="kept").later(None)
+    dependent = SelftestJob.set(queue="kept", depends_on=[victims[0]]).later(None)
+    jobmill.cancel(victims[1])  # an event in the history
+    assert configured.delete_queue_jobs("doomed", batch_size=2) == 5
+    assert configured.queue_states("doomed") == []
+    assert [state.id for state in configured.queue_states("kept")] == [kept, dependent]
+    assert configured.stored_events(victims[1]) == []
+    assert configured.dependency_ids(dependent) == []
+
+
+def test_queue_states_reads_status_attempts_and_result(configured: Store) -> None:
+    first, second = SelftestJob.set(queue="q").later_many([None, None])
+    jobmill.cancel(second)
+    assert configured.queue_states("q") == [
+        JobState(first, "pending", 0, None),
+        JobState(second, "cancelled", 0, None),
+    ]
+
+
 def selftest_env(url: str) -> dict[str, str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith("JOBMILL_")}
     return {**clean, "JOBMILL_DATABASE_URL": url, "NO_COLOR": "1"}
@@ -131,6 +154,7 @@ def test_selftest_with_workers_killed_and_stopped_loses_and_duplicates_nothing(
     assert float(shown["throughput"].split()[0].replace(",", "")) > 0
     assert done.stdout.rstrip().endswith("passed")
     assert configured.count_jobs() == 0  # its jobs are removed
+    assert configured.list_workers() == []  # and its killed workers' rows
 
 
 @pytest.mark.slow

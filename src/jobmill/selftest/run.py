@@ -165,7 +165,7 @@ def run_selftest(
 
     ``seconds`` bounds the wait for the jobs (kills stop then, and the workers
     get ``RESCUE_SECONDS`` more to finish); a job not completed by then is lost.
-    The queue's jobs are removed afterwards.
+    The queue's jobs, and its workers' rows, are removed afterwards.
     """
     _check(jobs, processes, seconds)
     queue = f"jobmill-selftest-{uuid.uuid4().hex[:12]}"
@@ -180,12 +180,21 @@ def run_selftest(
         shutil.rmtree(marks, ignore_errors=True)
         raise
     finally:
-        get_store().delete_queue_jobs(queue)
+        _remove_traces(queue)
     if tally.passed:
         shutil.rmtree(marks, ignore_errors=True)
     return SelftestReport(
         queue, processes, pool.kills, pool.freezes, elapsed, tally, None if tally.passed else marks
     )
+
+
+def _remove_traces(queue: str) -> None:
+    """Delete the queue's jobs, and the rows its killed workers left in ``workers``."""
+    store = get_store()
+    store.delete_queue_jobs(queue)
+    for worker in store.list_workers():
+        if worker.queues == (queue,):
+            store.unregister_worker(worker.id)
 
 
 def _check(jobs: int, processes: int, seconds: float) -> None:
