@@ -158,6 +158,21 @@ def test_selftest_with_workers_killed_and_stopped_loses_and_duplicates_nothing(
 
 
 @pytest.mark.slow
+def test_selftest_without_kills_runs_each_job_exactly_once(sqlite_url: str) -> None:
+    done = subprocess.run(
+        [*SELFTEST, "--jobs", "1000", "--processes", "2"],
+        env=selftest_env(sqlite_url),
+        capture_output=True,
+        text=True,
+        timeout=110,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    shown = figures(done.stdout)
+    assert (shown["kills"], shown["stops"], shown["completed"]) == ("0", "0", "1,000")
+    assert shown["lost"] == shown["duplicate completions"] == "0"  # a rerun counts here
+
+
+@pytest.mark.slow
 def test_selftest_reports_a_job_deleted_while_it_runs_as_lost(
     sqlite_configured: Store, sqlite_url: str, tmp_path: Path
 ) -> None:
