@@ -23,7 +23,7 @@ from sqlalchemy import Engine, event
 from worker_jobs import append_line, read_lines, wait_until
 
 PUMP_TRACE = "WORKER_TEST_PUMP_TRACE"
-PUMP_THREAD = "jobmill-pump"
+PUMP_THREAD = "jobmill-pump-"  # one thread per lane: jobmill-pump-1, -2, …
 JOBS = re.compile(r"\bjobs\b", re.IGNORECASE)
 
 
@@ -40,7 +40,8 @@ class PumpTrace:
 
         def traced(statement: str) -> bool:
             # Statements about jobs only: not the session set-up or a BEGIN.
-            return threading.current_thread().name == PUMP_THREAD and bool(JOBS.search(statement))
+            name = threading.current_thread().name
+            return name.startswith(PUMP_THREAD) and bool(JOBS.search(statement))
 
         @event.listens_for(target, "before_cursor_execute")
         def _started(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import Connection, create_engine, event, text
 
 from conftest import PG_URL, require_postgres
 from jobmill.clock import utcnow
+from jobmill.outcomes import Lock, completed
 from jobmill.store import Store
 from jobmill.store.claims import ClaimRequest
 from jobmill.store.rounds import complete_and_claim
@@ -204,3 +205,42 @@ def worker_round_connection(store: Store) -> Iterator[Connection]:
             yield conn
         finally:
             store.dialect.unsteer_planner(conn)
+
+
+def test_a_round_finds_the_jobs_it_completes_by_id(backlog_store: Store) -> None:
+    """The completions of a worker's round look each row up by primary key: the
+    batch is never joined with the index of running jobs, whose entries (dead
+    ones included) a plan without statistics would visit for every row."""
+    store, batch = backlog_store, 200
+    running = store.claim_jobs("pg-round-worker", batch, 30)
+    ended = [(Lock.of(job), completed(None)) for job in running]
+    sent: list[tuple[str, Any]] = []
+
+    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
+        sent.append((statement, params))
+
+    with store.engine.connect() as conn, conn.begin() as transaction:
+        store.dialect.steer_planner(conn)
+        event.listen(conn, "before_cursor_execute", capture)
+        done, _ = complete_and_claim(
+            conn, store.dialect, ended, ClaimRequest("pg-round-worker", LIMIT, 30), utcnow()
+        )
+        event.remove(conn, "before_cursor_execute", capture)
+        assert len(done) == batch
+        [(statement, params)] = [(s, p) for s, p in sent if "unnest" in s]
+        transaction.rollback()
+    with store.engine.connect() as conn, conn.begin() as transaction:
+        store.dialect.steer_planner(conn)
+        explained = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)
+        plan: dict[str, Any] = explained.scalar_one()[0]["Plan"]
+        transaction.rollback()
+    [completing] = [n for n in nodes(plan) if n.get("Subplan Name") == "CTE done"]
+    assert completing["Actual Rows"] == batch
+    [scan] = [
+        n
+        for n in nodes(completing)
+        if "Scan" in n["Node Type"] and n.get("Relation Name") == "jobs"
+    ]
+    assert (scan["Node Type"], scan["Index Name"]) == ("Index Scan", "jobs_pkey")
+    assert scan["Actual Loops"] == batch and scan["Actual Rows"] == 1
+    assert all(n.get("Rows Removed by Join Filter", 0) == 0 for n in nodes(completing))

@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     grace_period: float = Field(30.0, ge=0)
     progress_interval: float = Field(0.25, ge=0)
     concurrency: int = Field(10, ge=1)
-    prefetch: int | None = Field(None, ge=0)  # None: as many as concurrency
+    prefetch: int | None = Field(None, ge=0)  # None: paced by the worker
     auto_upgrade: bool | None = None  # None: as the database does (SQLite yes, PostgreSQL no)
     dashboard_auth: str | None = None
     dashboard_secret: str | None = None

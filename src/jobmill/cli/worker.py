@@ -31,7 +31,8 @@ def worker(
     prefetch: Annotated[
         int | None,
         typer.Option(
-            "--prefetch", help="Jobs kept claimed beyond those running (default: concurrency)."
+            "--prefetch",
+            help="Jobs kept claimed beyond those running (default: paced by the worker).",
         ),
     ] = None,
     processes: Annotated[

@@ -119,6 +119,10 @@ class Dialect:
     # Whether a worker's round (completions and the next claim) is one
     # statement on an autocommit connection (``store.rounds``), or a transaction.
     writes_round_in_one_statement = False
+    # How many of a worker's rounds may be on their way to the database at
+    # once: one where writers take turns (SQLite), more where a round's wait
+    # is a round trip another can overlap.
+    worker_lanes = 1
 
     name = "generic"
     insert_factory: Any = None
@@ -348,12 +352,13 @@ class SQLiteDialect(Dialect):
 
 
 # The planner settings a worker's claims and batches run with (steer_planner).
-_STEERED = ("enable_sort", "enable_bitmapscan", "enable_hashjoin", "jit")
+_STEERED = ("enable_sort", "enable_bitmapscan", "enable_hashjoin", "enable_seqscan", "jit")
 
 
 class PostgresDialect(Dialect):
     name = "postgresql"
     writes_round_in_one_statement = True
+    worker_lanes = 2
     insert_factory = staticmethod(postgresql.insert)
     extra = "postgres"
     placeholder = "%s"
@@ -412,7 +417,7 @@ class PostgresDialect(Dialect):
         # also finds a batch's running rows through the index of running jobs,
         # whose entries for jobs that finished since the last vacuum it must
         # all visit (5 ms for 20 rows after 20,000 jobs), rather than by id.
-        # With sorts, bitmap scans and hash joins priced out for this
+        # With sorts, bitmap scans, hash joins and sequential scans priced out for this
         # transaction, claims read a claim index in order and batches look
         # rows up by primary key, whatever the statistics say. Those prices
         # would make the plans look costly enough to compile them to machine

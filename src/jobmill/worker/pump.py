@@ -1,9 +1,11 @@
-"""The pump: the one thread that writes a worker's outcomes and claims.
+"""The pump: the threads that write a worker's outcomes and claim its jobs.
 
 Finished attempts queue here instead of each writing its own transaction.
 The pump records them together (each still fenced by its own lock) and, in
 the same transaction, claims the jobs that refill the worker: a few beyond
 its free slots, so that no slot waits on the database between two jobs.
+Where the database lets rounds overlap (``Dialect.worker_lanes``), a second
+round starts while the first waits for its answer.
 
 It writes when there is a reason to: outcomes waiting longer than
 ``FLUSH_INTERVAL`` (or ``FLUSH_SIZE`` of them, or nothing left running), or
@@ -120,22 +122,28 @@ class Pump:
         self._needs_reconcile = False
         self._idle = threading.Event()
         self._idle.set()
-        self._thread: threading.Thread | None = None
+        self._lanes = store.dialect.worker_lanes
+        self._rounds = 0  # rounds on their way to the database
+        self._reconciling = False  # a round that must be alone is under way
+        self._threads: list[threading.Thread] = []
         self._watch = store.dialect.change_watch(store.engine)
         self._errors = ErrorStreak("writing outcomes and claiming jobs", logger)
-        self._connections: dict[bool, Connection] = {}
+        # Per (thread, autocommit): each lane keeps its own connections.
+        self._connections: dict[tuple[int, bool], Connection] = {}
 
     # other threads --------------------------------------------------------
 
     def start(self) -> None:
-        self._thread = threading.Thread(target=self._run, name="jobmill-pump", daemon=True)
-        self._thread.start()
+        for lane in range(1, self._lanes + 1):
+            thread = threading.Thread(target=self._run, name=f"jobmill-pump-{lane}", daemon=True)
+            self._threads.append(thread)
+            thread.start()
 
     def wake(self) -> None:
         """Jobs may be ready: claim as soon as there is room."""
         with self._changed:
             self._woken = True
-            self._changed.notify()
+            self._changed.notify_all()
 
     def finish(self, item: Finished) -> None:
         """Queue an attempt's outcome to be written (from any thread)."""
@@ -147,7 +155,7 @@ class Pump:
             if len(self._finished) == 1:
                 self._finished_since = time.monotonic()
             if len(self._finished) in (1, FLUSH_SIZE) or self._needs_claim():
-                self._changed.notify()
+                self._changed.notify_all()
 
     def forget(self, reconcile: bool) -> None:
         """An attempt ended without an outcome: given back unstarted, or (with
@@ -156,12 +164,12 @@ class Pump:
         with self._changed:
             self._in_flight -= 1
             self._needs_reconcile = self._needs_reconcile or reconcile
-            self._changed.notify()
+            self._changed.notify_all()
 
     def stop_claiming(self) -> None:
         with self._changed:
             self._claiming = False
-            self._changed.notify()
+            self._changed.notify_all()
 
     def wait_idle(self, timeout: float | None) -> bool:
         """Until nothing is running and every outcome is written."""
@@ -172,10 +180,10 @@ class Pump:
         with self._changed:
             self._claiming = False
             self._stopped = True
-            self._changed.notify()
-        if self._thread is not None:
-            self._thread.join()
-        self._disconnect()
+            self._changed.notify_all()
+        for thread in self._threads:
+            thread.join()
+        self._disconnect(every=True)
         if self._watch is not None:
             self._watch.close()
 
@@ -190,6 +198,7 @@ class Pump:
             with self._changed:
                 step = self._next_step()
                 if step is None:
+                    self._changed.notify_all()  # the other lanes may end too
                     return
             finished, limit, look = step
             try:
@@ -203,6 +212,11 @@ class Pump:
                 with self._changed:
                     self._in_flight = max(0, held - len(self._finished))
                     self._needs_reconcile = True
+            finally:
+                with self._changed:
+                    self._rounds -= 1
+                    self._reconciling = False
+                    self._changed.notify_all()
 
     @property
     def capacity(self) -> int:
@@ -223,6 +237,9 @@ class Pump:
             now = time.monotonic()
             if self._stopped and not self._finished:
                 return None
+            if self._rounds >= self._lanes or self._reconciling:
+                self._changed.wait()
+                continue
             room = self.capacity - self._in_flight if self._claiming else 0
             # Room for a claim: enough for a batch, or any when jobs are known ready.
             roomy = room >= (1 if self._woken else self.refill) and now >= self._retry_at
@@ -236,7 +253,15 @@ class Pump:
                 or len(self._finished) >= FLUSH_SIZE
                 or now - self._finished_since >= FLUSH_INTERVAL
             )
-            if flush or claim or (self._needs_reconcile and now >= self._retry_at):
+            reconcile = self._needs_reconcile and now >= self._retry_at
+            if reconcile and self._rounds:
+                # Releasing what this worker holds without running it must not
+                # see the jobs another round is claiming: wait until it is done.
+                self._changed.wait()
+                continue
+            if flush or claim or reconcile:
+                self._rounds += 1
+                self._reconciling = reconcile
                 finished, self._finished = self._finished, []
                 # A look is a read: cheaper than a write where writers queue
                 # (SQLite), and pointless when outcomes take the lock anyway.
@@ -268,7 +293,7 @@ class Pump:
         return max(0.0, min(waits))
 
     def _mark_idle(self) -> None:
-        if self._in_flight == 0 and not self._finished:
+        if self._in_flight == 0 and not self._finished and not self._rounds:
             self._idle.set()
 
     def _round(self, finished: list[Finished], limit: int, look: bool) -> None:
@@ -298,7 +323,12 @@ class Pump:
                 self._woken = True  # a full claim: more is likely ready
             elif finished:
                 self._look = True  # what ended may have unblocked dependents
-            drained = bool(reserved) and not claimed and not self._in_flight + len(self._finished)
+            drained = (
+                bool(reserved)
+                and not claimed
+                and self._rounds == 1  # no other round may still claim
+                and not self._in_flight + len(self._finished)
+            )
         if claimed:
             self.on_claimed(claimed)
         if drained:
@@ -335,7 +365,8 @@ class Pump:
         # Connections kept for the pump's life (their session steered until
         # they go back to the pool): opening one each round, with the engine's
         # hooks, cost more than a round's writes.
-        connection = self._connections.get(autocommit)
+        key = (threading.get_ident(), autocommit)
+        connection = self._connections.get(key)
         if connection is None:
             connection = self.store.engine.connect()
             if autocommit:
@@ -343,16 +374,18 @@ class Pump:
             self.store.dialect.steer_planner(connection, session=True)
             if not autocommit:
                 connection.commit()
-            self._connections[autocommit] = connection
+            self._connections[key] = connection
         return connection
 
-    def _disconnect(self) -> None:
-        for connection in self._connections.values():
+    def _disconnect(self, every: bool = False) -> None:
+        """Give back this lane's connections (``every``: all lanes', at the end)."""
+        me = threading.get_ident()
+        for key in [key for key in self._connections if every or key[0] == me]:
+            connection = self._connections.pop(key)
             with contextlib.suppress(Exception):
                 self.store.dialect.unsteer_planner(connection)
             with contextlib.suppress(Exception):
                 connection.close()
-        self._connections.clear()
 
     def _failed(self, exc: Exception, finished: list[Finished], reserved: int) -> None:
         """A round that did not commit: keep the outcomes, retry with backoff."""

@@ -75,12 +75,9 @@ class Worker:
         settings = get_settings()
         self.queues = _check_queues(queues)
         self.concurrency = _count("concurrency", concurrency, settings.concurrency)
-        self.prefetch = _count(
-            "prefetch",
-            prefetch,
-            self.concurrency if settings.prefetch is None else settings.prefetch,
-            zero_ok=True,
-        )
+        chosen = settings.prefetch if prefetch is None else prefetch
+        # None: paced by the worker (see the docstring).
+        self.prefetch = None if chosen is None else _count("prefetch", chosen, 0, zero_ok=True)
         self.lock_timeout = _seconds("lock_timeout", lock_timeout, settings.lock_timeout)
         self.poll_interval = _seconds("poll_interval", poll_interval, settings.poll_interval)
         self.grace_period = _seconds(
