@@ -21,7 +21,7 @@ class SelftestResult(BaseModel):
 class SelftestJob(Job[None, SelftestResult]):
     """Marks its attempt as run to its end, then returns it."""
 
-    name = "jobmill.selftest"
+    name = "jobmill-selftest"
     # Each worker killed or frozen costs the jobs it held an attempt.
     max_attempts = 50
 
