@@ -50,6 +50,7 @@ def get_store() -> Store:
                 settings.database_url,
                 pool_size=settings.concurrency + 2,
                 auto_upgrade=settings.auto_upgrade,
+                pg_pooler=settings.pg_pooler,
             )
         return _store
 

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import (
@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     concurrency: int = Field(10, ge=1)
     prefetch: int | None = Field(None, ge=0)  # None: paced by the worker
     auto_upgrade: bool | None = None  # None: as the database does (SQLite yes, PostgreSQL no)
+    # What stands between jobmill and PostgreSQL: "transaction" (PgBouncer in
+    # transaction mode) keeps every transaction self-contained and polls.
+    pg_pooler: Literal["none", "session", "transaction"] = "none"
     dashboard_auth: str | None = None
     dashboard_secret: str | None = None
     # Host names (any port) a dashboard without auth answers besides loopback,

@@ -19,7 +19,7 @@ def upgrade(revision: str = typer.Argument("head", help="Target revision.")) -> 
     from jobmill.store.engine import upgrade as run_upgrade
 
     settings = get_settings()
-    engine, _ = make_engine(settings.database_url)
+    engine, _ = make_engine(settings.database_url, pg_pooler=settings.pg_pooler)
     try:
         run_upgrade(engine, revision)
     finally:

@@ -22,10 +22,17 @@ class Store(CronOps, EnqueueOps, ClaimOps, RecordOps, QueryOps, AdminOps, Worker
     """Every storage operation jobmill performs."""
 
     @classmethod
-    def from_url(cls, url: str, pool_size: int = 10, auto_upgrade: bool | None = True) -> Store:
+    def from_url(
+        cls,
+        url: str,
+        pool_size: int = 10,
+        auto_upgrade: bool | None = True,
+        pg_pooler: str = "none",
+    ) -> Store:
         """A store on ``url``, its schema upgraded when ``auto_upgrade`` (None: when
-        the database's dialect upgrades on first use, as SQLite does)."""
-        engine, dialect = make_engine(url, pool_size)
+        the database's dialect upgrades on first use, as SQLite does);
+        ``pg_pooler`` is the setting of that name."""
+        engine, dialect = make_engine(url, pool_size, pg_pooler)
         upgrade = dialect.upgrades_automatically if auto_upgrade is None else auto_upgrade
         try:
             ensure_schema(engine, upgrade)

@@ -7,7 +7,10 @@ writer, so the immediate transaction is the lock), insert-or-ignore, wake-ups
 (PostgreSQL ``NOTIFY`` and a listener; SQLite polls), how new jobs' rows
 reach the driver (the placeholder; SQLite: one autocommit INSERT or an
 executemany; PostgreSQL: one statement that inserts and notifies, or a COPY),
-whether the schema is upgraded on first use, and which extra installs the driver.
+whether the schema is upgraded on first use, which extra installs the driver,
+and whether a session outlives its transaction (not behind PgBouncer in
+transaction mode: then nothing is prepared, steered or listened for beyond one
+transaction).
 """
 
 from __future__ import annotations
@@ -79,6 +82,7 @@ IDLE_SINCE = "jobmill_idle_since"
 # server once a connection has run it this many times; None turns that off
 # (what PgBouncer in transaction mode needs: a session's prepared statements
 # do not follow it from one server connection to the next).
+PG_POOLERS = ("none", "session", "transaction")
 POSTGRES_CONNECT_DEFAULTS: dict[str, Any] = {
     "prepare_threshold": 5,
     "application_name": "jobmill",
@@ -123,6 +127,12 @@ class Dialect:
     # once: one where writers take turns (SQLite), more where a round's wait
     # is a round trip another can overlap.
     worker_lanes = 1
+    # Whether what a connection sets for its session (planner settings,
+    # prepared statements, LISTEN) lasts from one transaction to the next.
+    keeps_sessions = True
+    # Why enqueues in other processes are not listened for where the database
+    # could notify (the worker says so once, and polls).
+    not_listening_because: str | None = None
 
     name = "generic"
     insert_factory: Any = None
@@ -357,14 +367,25 @@ _STEERED = ("enable_sort", "enable_bitmapscan", "enable_hashjoin", "enable_seqsc
 
 class PostgresDialect(Dialect):
     name = "postgresql"
-    writes_round_in_one_statement = True
     worker_lanes = 2
     insert_factory = staticmethod(postgresql.insert)
     extra = "postgres"
     placeholder = "%s"
 
-    def __init__(self) -> None:
+    def __init__(self, pooler: str = "none") -> None:
         self._channels: weakref.WeakKeyDictionary[Engine, str] = weakref.WeakKeyDictionary()
+        self.connect_defaults = dict(POSTGRES_CONNECT_DEFAULTS)
+        # Behind a pooler in transaction mode, each transaction may run on
+        # another server connection, and whatever a session set there stays
+        # behind for the next client: every transaction is self-contained.
+        self.keeps_sessions = pooler != "transaction"
+        # The one-statement round runs on a session steered once.
+        self.writes_round_in_one_statement = self.keeps_sessions
+        if not self.keeps_sessions:
+            self.connect_defaults["prepare_threshold"] = None
+            self.not_listening_because = (
+                "pg_pooler is 'transaction': LISTEN needs a session of its own"
+            )
 
     @cached_property
     def _insert_and_notify(self) -> str:
@@ -379,7 +400,7 @@ class PostgresDialect(Dialect):
     def prepare_engine(self, engine: Engine) -> None:
         @event.listens_for(engine, "do_connect")
         def _on_connect(_dialect: Any, _record: Any, _cargs: Any, cparams: dict[str, Any]) -> None:
-            for name, value in POSTGRES_CONNECT_DEFAULTS.items():
+            for name, value in self.connect_defaults.items():
                 cparams.setdefault(name, value)
 
         @event.listens_for(engine, "checkin")
@@ -484,6 +505,8 @@ class PostgresDialect(Dialect):
         connection.exec_driver_sql(NOTIFY_QUEUES, (channel, sorted(queues)))
 
     def listener(self, url: URL) -> Listener | None:
+        if not self.keeps_sessions:
+            return None
         from jobmill.store.listen import PostgresListener
 
         return PostgresListener(url)
@@ -496,8 +519,13 @@ def normalise_url(url: str) -> str:
     return url
 
 
-def dialect_for(url: str) -> Dialect:
-    """The seam for a database URL, or a clear error for an unsupported one."""
+def dialect_for(url: str, pg_pooler: str = "none") -> Dialect:
+    """The seam for a database URL (and the ``pg_pooler`` setting, which only
+    PostgreSQL reads), or a clear error for an unsupported one."""
+    if pg_pooler not in PG_POOLERS:
+        raise ConfigurationError(
+            f"pg_pooler: {pg_pooler!r} is not one of {', '.join(map(repr, PG_POOLERS))}"
+        )
     parsed = make_url(url)
     backend, driver = parsed.get_backend_name(), parsed.get_driver_name()
     if backend == "sqlite":
@@ -507,7 +535,7 @@ def dialect_for(url: str) -> Dialect:
             raise ConfigurationError(
                 f"database_url: driver {driver!r} is not supported; use postgresql+psycopg://"
             )
-        return PostgresDialect()
+        return PostgresDialect(pg_pooler)
     raise ConfigurationError(
         f"database_url: {backend!r} is not supported; use sqlite:///FILE or postgresql://..."
     )

@@ -19,10 +19,11 @@ from jobmill.store.dialects import READ_ONLY, Dialect, dialect_for, normalise_ur
 VERSION_TABLE = "jobmill_alembic_version"
 
 
-def make_engine(url: str, pool_size: int = 10) -> tuple[Engine, Dialect]:
-    """An engine set up for jobmill, and the dialect seam that goes with it."""
+def make_engine(url: str, pool_size: int = 10, pg_pooler: str = "none") -> tuple[Engine, Dialect]:
+    """An engine set up for jobmill, and the dialect seam that goes with it
+    (``pg_pooler``: the ``pg_pooler`` setting)."""
     url = normalise_url(url)
-    dialect = dialect_for(url)
+    dialect = dialect_for(url, pg_pooler)
     try:
         # Statement parameters hold job params and results: errors and logs
         # must not show them.

@@ -358,22 +358,26 @@ class Pump:
     @contextmanager
     def _transaction(self) -> Iterator[Connection]:
         connection = self._connect(autocommit=False)
-        with self.store.dialect.write_gate(), connection.begin():
+        dialect = self.store.dialect
+        with dialect.write_gate(), connection.begin():
+            if not dialect.keeps_sessions:
+                dialect.steer_planner(connection)
             yield connection
 
     def _connect(self, autocommit: bool) -> Connection:
         # Connections kept for the pump's life (their session steered until
-        # they go back to the pool): opening one each round, with the engine's
-        # hooks, cost more than a round's writes.
+        # they go back to the pool, where sessions last): opening one each
+        # round, with the engine's hooks, cost more than a round's writes.
         key = (threading.get_ident(), autocommit)
         connection = self._connections.get(key)
         if connection is None:
             connection = self.store.engine.connect()
             if autocommit:
                 connection = connection.execution_options(isolation_level="AUTOCOMMIT")
-            self.store.dialect.steer_planner(connection, session=True)
-            if not autocommit:
-                connection.commit()
+            if self.store.dialect.keeps_sessions:
+                self.store.dialect.steer_planner(connection, session=True)
+                if not autocommit:
+                    connection.commit()
             self._connections[key] = connection
         return connection
 
@@ -382,8 +386,9 @@ class Pump:
         me = threading.get_ident()
         for key in [key for key in self._connections if every or key[0] == me]:
             connection = self._connections.pop(key)
-            with contextlib.suppress(Exception):
-                self.store.dialect.unsteer_planner(connection)
+            if self.store.dialect.keeps_sessions:
+                with contextlib.suppress(Exception):
+                    self.store.dialect.unsteer_planner(connection)
             with contextlib.suppress(Exception):
                 connection.close()
 

@@ -2,9 +2,9 @@
 
 Enqueues in this process call back through ``store.enqueue_listeners``;
 enqueues anywhere arrive through the dialect's listener where it has one
-(PostgreSQL: LISTEN/NOTIFY). Polling stays on in every case: jobs scheduled for
-later, retries whose backoff ended and notifications lost during an outage are
-only found by looking.
+(PostgreSQL: LISTEN/NOTIFY, unless a pooler in transaction mode rules it out).
+Polling stays on in every case: jobs scheduled for later, retries whose
+backoff ended and notifications lost during an outage are only found by looking.
 """
 
 from __future__ import annotations
@@ -25,11 +25,16 @@ class Waker:
     database has it. ``wake`` is called from any thread."""
 
     def __init__(
-        self, store: Store, queues: Sequence[str] | None, wake: Callable[[], None]
+        self,
+        store: Store,
+        queues: Sequence[str] | None,
+        wake: Callable[[], None],
+        poll_interval: float,
     ) -> None:
         self.store = store
         self.queues = frozenset(queues) if queues else None
         self.wake = wake
+        self.poll_interval = poll_interval
         self._listener: Listener | None = None
 
     def start(self) -> None:
@@ -59,4 +64,12 @@ class Waker:
             # Wake-ups are an optimisation: a worker that cannot listen still polls.
             logger.exception("could not start listening for enqueues; polling only")
             return None
+        reason = self.store.dialect.not_listening_because
+        if listener is None and reason is not None:
+            logger.info(
+                "not listening for enqueues in other processes (%s): "
+                "polling for new jobs every %g s",
+                reason,
+                self.poll_interval,
+            )
         return listener

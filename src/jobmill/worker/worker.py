@@ -130,7 +130,7 @@ class Worker:
             progress_interval=get_settings().progress_interval,
             burst=self.burst,
         )
-        self._waker = waker = Waker(store, self.queues, claims.wake)
+        self._waker = waker = Waker(store, self.queues, claims.wake, self.poll_interval)
         heartbeat = Heartbeat(
             store,
             self.id,
