@@ -5,6 +5,10 @@ PostgreSQL tests run when the server at ``JOBMILL_TEST_PG`` (default
 the tests fail instead of skipping (``unavailable``), as every test does that
 needs something the machine lacks.
 
+Modules marked ``through_pgbouncer`` run their ``database_url`` tests a third
+time, through a PgBouncer in transaction mode started for the session
+(``tests/pgbouncer.py``), with ``JOBMILL_PG_POOLER=transaction`` set.
+
 Every test starts and ends with jobmill unconfigured, so settings never leak
 from one test into another whatever order they run in (pytest-randomly
 shuffles it; ``-p no:randomly`` keeps the file order).
@@ -20,10 +24,12 @@ from typing import NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 import jobmill
 from jobmill import runtime
 from jobmill.store import Store
+from pgbouncer import PgBouncer, install_if_missing
 
 PG_URL = os.environ.get("JOBMILL_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = ["sqlite", "postgresql"]
@@ -71,11 +77,60 @@ def pg_schema_url() -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def pgbouncer() -> Iterator[PgBouncer]:
+    """A PgBouncer in transaction mode in front of the test server."""
+    require_postgres()
+    reason = install_if_missing()
+    if reason is not None:
+        unavailable(reason)
+    bouncer = PgBouncer(PG_URL)
+    try:
+        yield bouncer
+    finally:
+        bouncer.stop()
+
+
+@pytest.fixture
+def pgbouncer_schema_url(
+    pg_schema_url: str, pgbouncer: PgBouncer, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """A fresh schema reached through PgBouncer in transaction mode, with
+    ``JOBMILL_PG_POOLER=transaction`` set (``pooler_env`` passes it on)."""
+    schema = make_url(pg_schema_url).query["options"].split("=", 1)[1]
+    monkeypatch.setenv("JOBMILL_PG_POOLER", "transaction")
+    try:
+        yield pgbouncer.add_database(schema)
+    finally:
+        pgbouncer.remove_database(schema)
+
+
+def pooler_env() -> dict[str, str]:
+    """The pooler setting of this test, for the processes it starts."""
+    value = os.environ.get("JOBMILL_PG_POOLER")
+    return {"JOBMILL_PG_POOLER": value} if value else {}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    # A parametrize mark (read by pytest after this) overrides the fixture's own params.
+    definition = metafunc.definition
+    if (
+        "database_url" in metafunc.fixturenames
+        and definition.get_closest_marker("through_pgbouncer")
+        and not definition.get_closest_marker("needs_listen")
+    ):
+        backends = pytest.mark.parametrize("database_url", [*BACKENDS, "pgbouncer"], indirect=True)
+        definition.add_marker(backends)
+
+
 @pytest.fixture(params=BACKENDS)
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of an empty database, once per backend."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'jobs.db'}"
+    elif request.param == "pgbouncer":
+        yield request.getfixturevalue("pgbouncer_schema_url")
     else:
         yield request.getfixturevalue("pg_schema_url")
 

@@ -20,7 +20,7 @@ from jobmill.records import JobMetadata
 from jobmill.store import JobFilter, Store
 from jobmill.store.schema import jobs
 
-pytestmark = pytest.mark.usefixtures("configured")
+pytestmark = [pytest.mark.usefixtures("configured"), pytest.mark.through_pgbouncer]
 
 
 def cli(*args: str) -> Result:

@@ -26,7 +26,7 @@ from jobmill.cron.schedule import CronSchedule
 from jobmill.store import Store
 from jobmill.store.schema import cron_jobs, jobs
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.through_pgbouncer]
 
 TESTS_DIR = Path(__file__).parent
 SCHEDULERS = 3
@@ -44,17 +44,9 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 30.0) ->
         time.sleep(0.05)
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def shared_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'cron.db'}"
-    else:
-        yield request.getfixturevalue("pg_schema_url")
-
-
 @pytest.fixture
-def store(shared_url: str) -> Iterator[Store]:
-    jobmill.configure(database_url=shared_url, auto_upgrade=True)
+def store(database_url: str) -> Iterator[Store]:
+    jobmill.configure(database_url=database_url, auto_upgrade=True)
     try:
         yield runtime.get_store()
     finally:
@@ -111,7 +103,7 @@ def all_scheduled_ahead(store: Store, ids: list[int]) -> bool:
 
 
 def test_schedulers_enqueue_exactly_one_job_per_tick(
-    store: Store, shared_url: str, tmp_path: Path
+    store: Store, database_url: str, tmp_path: Path
 ) -> None:
     with store.engine.begin() as conn:
         rows = [{"job_name": "CronReportJob", "cron_expression": YEARLY, "params": {"count": n}}
@@ -124,7 +116,7 @@ def test_schedulers_enqueue_exactly_one_job_per_tick(
                     next_run_at=BACKFILL_FROM)
             .returning(cron_jobs.c.id)
         ).scalar_one()  # fmt: skip
-    schedulers = start_schedulers(shared_url, tmp_path)
+    schedulers = start_schedulers(database_url, tmp_path)
     try:
         wait_for(
             lambda: all("cron scheduler" in log.read_text() for _, log in schedulers),

@@ -5,10 +5,14 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
+
 import jobmill
 from jobmill import Job, JobStatus
 from jobmill.runner import Runner
 from jobmill.store import Store
+
+pytestmark = pytest.mark.through_pgbouncer
 
 started = threading.Event()
 

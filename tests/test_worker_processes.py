@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import text
 
 import jobmill
+from conftest import pooler_env
 from jobmill import JobStatus
 from jobmill.store import JobFilter, Store
 from pump_trace import PUMP_TRACE, PumpTrace
@@ -38,7 +39,7 @@ from worker_jobs import (
     wait_until,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.through_pgbouncer]
 
 TESTS = Path(__file__).resolve().parent
 DEADLINE = 60.0
@@ -77,6 +78,7 @@ class Workers:
         name = f"jobmill-test-{uuid.uuid4().hex[:12]}"
         environment = {
             **clean,
+            **pooler_env(),
             "JOBMILL_DATABASE_URL": self.url,
             "PGAPPNAME": name,
             "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
@@ -491,6 +493,7 @@ def test_a_paused_worker_cannot_overwrite_the_newer_attempt(
     assert [process.wait() for process in fleet.values()] == [0, 0]
 
 
+@pytest.mark.needs_listen
 def test_an_idle_worker_in_another_process_wakes_for_a_new_job(
     workers: Workers, configured: Store, ledger: str, tmp_path: Path
 ) -> None:
