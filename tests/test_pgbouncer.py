@@ -9,6 +9,9 @@ The worker, cron and CLI suites also run through it (``through_pgbouncer``).
 from __future__ import annotations
 
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import psycopg
@@ -25,6 +28,7 @@ from pgbouncer import PgBouncer
 from worker_jobs import WorkerRecordJob, read_lines
 
 JOBS = 300
+TESTS = Path(__file__).resolve().parent
 
 
 def alias_of(url: str) -> str:
@@ -57,6 +61,27 @@ def test_a_worker_through_pgbouncer_polls_and_leaves_no_session_state(
         assert conn.connection.dbapi_connection.prepare_threshold is None  # type: ignore[union-attr]
     runtime.reset()
     assert pgbouncer.session_state(alias_of(pgbouncer_schema_url)) == [(0, [], "on")] * 4
+
+
+def test_a_worker_process_says_once_in_its_log_that_it_polls(
+    pgbouncer_schema_url: str, tmp_path: Path
+) -> None:
+    jobmill.configure(database_url=pgbouncer_schema_url, auto_upgrade=True)
+    ledger = tmp_path / "ledger.txt"
+    WorkerRecordJob.later_many([{"ledger": str(ledger), "tag": str(n)} for n in range(20)])
+    environment = {
+        **os.environ,
+        "JOBMILL_DATABASE_URL": pgbouncer_schema_url,  # JOBMILL_PG_POOLER is set
+        "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")]),
+    }
+    command = [sys.executable, "-m", "jobmill", "worker", "--import", "worker_jobs", "--burst"]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert len(read_lines(ledger)) == 20
+    said = [line for line in done.stderr.splitlines() if "not listening" in line]
+    assert len(said) == 1
+    assert " INFO jobmill.worker " in said[0]
+    assert said[0].endswith("LISTEN needs a session of its own): polling for new jobs every 1 s")
 
 
 def test_without_the_setting_session_state_stays_behind_in_the_pool(
