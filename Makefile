@@ -11,7 +11,7 @@ PIP_LOCKED := $(BIN)/pip install --quiet --constraint $(LOCK) --build-constraint
 
 .DEFAULT_GOAL := help
 .PHONY: help venv demo test test-fast lint format docs docs-serve screenshots package lock latest \
-	bench bench-quick bench-readme clean
+	mutation bench bench-quick bench-readme clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -60,6 +60,16 @@ lock: $(STAMP) ## Re-resolve requirements/lock.txt to the newest releases the ra
 	$(PIP_LOCKED) uv
 	$(BIN)/uv pip compile --quiet --upgrade --all-extras --python $(BIN)/python \
 		--custom-compile-command "make lock" -o $(LOCK) pyproject.toml requirements/tools.in
+
+# The modules that carry the guarantees; [tool.mutmut] in pyproject.toml names
+# the fast tests run against each of their mutants (only those that reach it).
+MODULES ?= jobmill.store.claims jobmill.store.record jobmill.store.dialects \
+	jobmill.store.rounds jobmill.outcomes jobmill.states
+
+mutation: $(STAMP) ## Mutation testing (mutmut) of the guarantee modules, survivors listed (MODULES="jobmill.states")
+	$(PIP_LOCKED) mutmut
+	CI=true $(BIN)/mutmut run --max-children 2 $(foreach m,$(MODULES),'$(m).*')
+	$(BIN)/python scripts/mutation_summary.py $(MODULES)
 
 latest: ## Run the suite against the newest releases and report (never fails)
 	$(PYTHON) scripts/try_latest.py
