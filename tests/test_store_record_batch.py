@@ -29,7 +29,7 @@ def write(store: Store, ended: list[tuple[Lock, Outcome]]) -> list[bool]:
         return apply_outcomes(conn, store.dialect, ended, utcnow())
 
 
-@pytest.mark.parametrize("result", RESULTS, ids=repr)
+@pytest.mark.parametrize("result", RESULTS, ids=lambda result: type(result).__name__)
 def test_completions_store_each_result_as_given(configured: Store, result: Any) -> None:
     [lock] = claim(configured, 1)
 
