@@ -18,7 +18,7 @@ from .jobmill_jobs import BenchNoopJob
 
 JOBS_MODULE = "bench.peers.jobmill_jobs"
 # The worker options documented for throughput.
-TUNED = ["--concurrency", "20", "--prefetch", "500"]
+TUNED = ["--prefetch", "500"]
 
 
 @contextlib.contextmanager
