@@ -68,22 +68,26 @@ def test_named_endings() -> None:
     assert outcomes.completed({"n": 1}, [update]) == Outcome(
         JobStatus.COMPLETED, result={"n": 1}, progress=(update,)
     )
-    assert outcomes.cancelled_on_request().status is JobStatus.CANCELLED
+    assert outcomes.cancelled_on_request([update]) == Outcome(
+        JobStatus.CANCELLED, error=outcomes.CANCELLED_ON_REQUEST, progress=(update,)
+    )
     assert outcomes.abandoned_at_start().error == outcomes.ABANDONED_AT_START
     refused = outcomes.refused_by_database(ValueError("x" * 5000))
     assert refused.status is JobStatus.FAILED and len(refused.error or "") == 2000
     assert (refused.error or "").startswith("its outcome could not be stored: ValueError: x")
-    unknown = outcomes.unknown_job(UnknownJob("Gone"))
-    assert (unknown.status, unknown.trail) == (
+    unknown = outcomes.unknown_job(UnknownJob("Gone", ["Here"]))
+    assert (unknown.status, unknown.error, unknown.trail) == (
         JobStatus.FAILED,
+        "unknown job 'Gone'; registered jobs: Here (is the module that defines it in `imports`?)",
         (EventKind.STARTED, EventKind.FAILED),
     )
 
 
 def test_shutdown_endings() -> None:
     cancelled = outcomes.cancelled_at_shutdown()
-    assert (cancelled.status, cancelled.trail, cancelled.requires) == (
+    assert (cancelled.status, cancelled.error, cancelled.trail, cancelled.requires) == (
         JobStatus.CANCELLED,
+        outcomes.CANCELLED_AT_SHUTDOWN,
         (EventKind.CANCELLED,),
         Requirement.CANCEL_REQUESTED,
     )
@@ -93,25 +97,31 @@ def test_shutdown_endings() -> None:
         NOW,
         True,
     )
-    assert released.trail == (EventKind.RELEASED,) and released.error is None
+    assert (released.trail, released.note) == ((EventKind.RELEASED,), outcomes.RELEASED_AT_SHUTDOWN)
+    assert released.error is None
 
 
 @pytest.mark.parametrize(
-    ("record", "status", "trail_end"),
+    ("record", "status", "trail_end", "why"),
     [
-        (running(), JobStatus.PENDING, ()),
-        (running(attempts=3), JobStatus.FAILED, (EventKind.FAILED,)),
-        (running(cancel_requested=True), JobStatus.CANCELLED, (EventKind.CANCELLED,)),
+        (running(), JobStatus.PENDING, (), ""),
+        (running(attempts=3), JobStatus.FAILED, (EventKind.FAILED,), "; no attempts left"),
+        (
+            running(cancel_requested=True),
+            JobStatus.CANCELLED,
+            (EventKind.CANCELLED,),
+            "; cancellation was requested",
+        ),
     ],
 )
 def test_lock_expired(
-    record: JobMetadata, status: JobStatus, trail_end: tuple[EventKind, ...]
+    record: JobMetadata, status: JobStatus, trail_end: tuple[EventKind, ...], why: str
 ) -> None:
     outcome = outcomes.lock_expired(record, NOW)
     assert outcome.status is status
     assert outcome.trail == (EventKind.STARTED, EventKind.LOCK_EXPIRED, *trail_end)
     assert outcome.requires is Requirement.LOCK_EXPIRED
-    assert (outcome.error or "").startswith("lock expired: worker w1 stopped heartbeating")
+    assert outcome.error == "lock expired: worker w1 stopped heartbeating" + why
     assert outcome.retry_at == (NOW if status is JobStatus.PENDING else None)
 
 

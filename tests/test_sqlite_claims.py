@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import event, text
 
 from jobmill.store import Store
+from test_store_claims import new_job
 
 PENDING = 20_000
 LIMIT = 10
@@ -82,3 +83,21 @@ def test_claim_jobs_for_several_queues_reads_each_queue_index(backlog_store: Sto
     assert all("USING INDEX ix_jobs_claim " in f"{scan} " for scan in scans)
     # Only the union of the two bounded reads is sorted, once.
     assert len([step for step in plan if "TEMP B-TREE" in step]) == 1
+
+
+def test_change_watch_sees_each_commit_of_another_connection_once(tmp_path: Path) -> None:
+    store = Store.from_url(f"sqlite:///{tmp_path / 'jobs.db'}")
+    watch = store.dialect.change_watch(store.engine)
+    assert watch is not None
+    try:
+        assert not watch.changed()
+        store.enqueue([new_job()])
+        assert watch.changed()
+        assert not watch.changed()
+        store.enqueue([new_job()])
+        assert watch.changed()
+    finally:
+        watch.close()
+        store.dispose()
+    # A watch that cannot read says "changed", so the caller looks and meets the error.
+    assert watch.changed()

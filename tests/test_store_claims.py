@@ -66,6 +66,29 @@ def test_claim_jobs_takes_only_ready_jobs(configured: Store) -> None:
     assert {job.id for job in later} == {future.id, other_name.id}
 
 
+def test_has_ready_jobs_looks_only_at_the_queues_and_job_names_given(configured: Store) -> None:
+    configured.enqueue([new_job(queue="mail")])
+
+    assert configured.has_ready_jobs()
+    assert configured.has_ready_jobs(queues=["mail"], job_names=["StoreJob"])
+    assert not configured.has_ready_jobs(queues=["default"])
+    assert not configured.has_ready_jobs(job_names=["OtherJob"])
+    assert not configured.has_ready_jobs(now=utcnow() - timedelta(hours=1))
+
+
+def test_claim_job_locks_the_job_for_lock_timeout(configured: Store) -> None:
+    job = new_job()
+    configured.enqueue([job])
+    now = utcnow()
+
+    claimed = configured.claim_job(job.id, "w", 30, now=now)
+
+    assert claimed is not None and claimed.locked_until is not None
+    assert abs(claimed.locked_until - (now + timedelta(seconds=30))) < timedelta(seconds=1)
+    assert configured.rescue_expired(now=now + timedelta(seconds=29)) == []
+    assert configured.claim_job(job.id, "w2", 30) is None
+
+
 def test_concurrent_claimers_take_each_job_once(configured: Store) -> None:
     configured.enqueue([new_job() for _ in range(200)])
     taken: list[str] = []
@@ -103,6 +126,8 @@ def test_writes_are_fenced_by_worker_and_attempt(configured: Store) -> None:
     assert configured.get_job(record.id).status is JobStatus.RUNNING
 
     assert configured.record_progress(lock, update)
+    assert configured.record_progress(lock, [])
+    assert [e.kind for e in configured.stored_events(record.id)][-1] == "progress"
     assert configured.record_outcome(lock, Outcome(JobStatus.COMPLETED, result=2))
     done = configured.get_job(record.id)
     assert (done.status, done.result, done.progress) == (JobStatus.COMPLETED, 2, 100)
@@ -143,6 +168,16 @@ def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: S
     kinds = [e.kind for e in configured.stored_events(exhausted.id)]
     assert kinds == ["started", "lock_expired", "failed"]
     assert configured.rescue_expired(now=later) == []
+
+
+def test_rescue_expired_rescues_at_most_limit_jobs_a_call(configured: Store) -> None:
+    configured.enqueue([new_job() for _ in range(3)])
+    configured.claim_jobs("dead", 3, 1)
+    later = utcnow() + timedelta(seconds=5)
+
+    assert len(configured.rescue_expired(now=later, limit=2)) == 2
+    assert len(configured.rescue_expired(now=later, limit=2)) == 1
+    assert configured.rescue_expired(now=later, limit=2) == []
 
 
 def test_rescue_expired_ends_a_cancel_requested_job_cancelled(configured: Store) -> None:
