@@ -45,12 +45,13 @@ def test_a_batch_writes_only_outcomes_whose_lock_is_still_held(configured: Store
     held, taken, cancelled_one = claim(configured, 3)
     stale = Lock(taken.job_id, "someone-else", taken.attempt)
     old_attempt = Lock(cancelled_one.job_id, cancelled_one.worker_id, cancelled_one.attempt - 1)
+    update = ProgressUpdate(50, "half", utcnow())
 
     written = write(
         configured,
         [
             (held, outcomes.completed(1)),
-            (stale, outcomes.completed(2)),
+            (stale, outcomes.completed(2, [update])),
             (old_attempt, outcomes.completed(3)),
             (cancelled_one, outcomes.cancelled_on_request()),
         ],
@@ -60,6 +61,7 @@ def test_a_batch_writes_only_outcomes_whose_lock_is_still_held(configured: Store
     statuses = [configured.get_job(lock.job_id).status for lock in (held, taken, cancelled_one)]
     assert statuses == [JobStatus.COMPLETED, JobStatus.RUNNING, JobStatus.CANCELLED]
     assert configured.get_job(taken.job_id).result is None
+    assert "progress" not in [event.kind for event in configured.stored_events(taken.job_id)]
 
 
 def test_a_stale_and_the_current_attempt_of_one_job_in_one_batch(configured: Store) -> None:
