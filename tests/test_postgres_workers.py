@@ -267,6 +267,9 @@ def test_workers_ride_out_a_server_restart(
         wait_until(
             lambda: status_counts(store).get("completed", 0) >= jobs // 3, 120, "a third done"
         )
+        # Each worker's LISTEN session is up, so the restart cuts it (a worker
+        # can finish a third of the jobs before its listener has connected).
+        wait_until(lambda: listen_sessions(private_server.url) == 2, 30, "both LISTEN sessions")
         private_server.ctl("restart", "-m", "fast")
         wait_until(completed(store, jobs), 180, "every job completed after the restart")
         assert fleet.stop() == [0, 0]
@@ -278,6 +281,17 @@ def test_workers_ride_out_a_server_restart(
         log = fleet.log(index)
         assert log.count("LISTEN connection failed") == 1, log
         assert log.count("LISTEN connection re-established") == 1, log
+
+
+def listen_sessions(url: str) -> int:
+    """Sessions of the server at ``url`` that are listening for notifications."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        count = conn.execute(
+            text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
+        ).scalar_one()
+    engine.dispose()
+    return int(count)
 
 
 def listening_sessions(application_name: str) -> int:
