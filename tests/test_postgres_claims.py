@@ -244,3 +244,24 @@ def test_a_round_finds_the_jobs_it_completes_by_id(backlog_store: Store) -> None
     assert (scan["Node Type"], scan["Index Name"]) == ("Index Scan", "jobs_pkey")
     assert scan["Actual Loops"] == batch and scan["Actual Rows"] == 1
     assert all(n.get("Rows Removed by Join Filter", 0) == 0 for n in nodes(completing))
+
+
+def test_a_round_claims_only_the_queues_and_job_names_asked_for(pg_schema_url: str) -> None:
+    store = Store.from_url(pg_schema_url, auto_upgrade=True)
+    try:
+        wanted, other_queue, other_name = new_job(), new_job(queue="mail"), new_job(name="Other")
+        store.enqueue([wanted, other_queue, other_name])
+        [running] = store.claim_jobs("w1", 1, 30, job_names=["StoreJob"], queues=["default"])
+        rest = ClaimRequest("w2", 10, 30, ["default"], ["StoreJob"])
+        store.enqueue([again := new_job()])
+
+        with worker_round_connection(store) as conn:
+            done, claimed = complete_and_claim(
+                conn, store.dialect, [(Lock.of(running), completed(1))], rest, utcnow()
+            )
+
+        assert done == {(wanted.id, 1)}
+        assert [job.id for job in claimed] == [again.id]
+        assert store.get_job(wanted.id).result == 1
+    finally:
+        store.dispose()

@@ -153,9 +153,12 @@ def test_extend_locks_extends_only_own_locks_and_reports_cancels(configured: Sto
 def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: Store) -> None:
     retryable, exhausted, alive = new_job(), new_job(max_attempts=1), new_job()
     configured.enqueue([retryable, exhausted, alive])
+    start = utcnow()
     configured.claim_jobs("dead", 2, 1)
     configured.claim_jobs("live", 1, 600)
     later = utcnow() + timedelta(seconds=5)
+    assert not configured.has_expired_locks(now=start)
+    assert configured.has_expired_locks(now=later)
 
     rescued = configured.rescue_expired(now=later)
 
@@ -168,6 +171,7 @@ def test_rescue_expired_returns_to_pending_or_fails_when_exhausted(configured: S
     kinds = [e.kind for e in configured.stored_events(exhausted.id)]
     assert kinds == ["started", "lock_expired", "failed"]
     assert configured.rescue_expired(now=later) == []
+    assert not configured.has_expired_locks(now=later)
 
 
 def test_rescue_expired_rescues_at_most_limit_jobs_a_call(configured: Store) -> None:

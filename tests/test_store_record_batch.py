@@ -10,10 +10,11 @@ import pytest
 from jobmill import outcomes
 from jobmill.clock import utcnow
 from jobmill.events import EventKind
-from jobmill.outcomes import Lock, Outcome, ProgressUpdate
+from jobmill.outcomes import Lock, Outcome, ProgressUpdate, Requirement
 from jobmill.states import JobStatus
 from jobmill.store import Store
 from jobmill.store.record import apply_outcomes
+from jobmill.store.rounds import fits_one_statement
 from test_store_claims import new_job
 
 RESULTS: list[Any] = [None, 0, 7, "text é ✓", [1, "two", None], {"nested": {"a": [True, 1.5]}}]
@@ -123,3 +124,11 @@ def test_failures_and_retries_in_a_batch_write_their_trail(configured: Store) ->
     assert configured.get_job(failed.job_id).status is JobStatus.FAILED
     kinds = [event.kind for event in configured.stored_events(retried.job_id)]
     assert EventKind.ATTEMPT_FAILED in kinds
+
+
+def test_only_plain_completions_fit_a_round_in_one_statement() -> None:
+    update = ProgressUpdate(50, "half", utcnow())
+    assert fits_one_statement(outcomes.completed(1))
+    assert not fits_one_statement(outcomes.completed(1, [update]))
+    assert not fits_one_statement(Outcome(JobStatus.COMPLETED, requires=Requirement.LOCK_EXPIRED))
+    assert not fits_one_statement(Outcome(JobStatus.FAILED, error="boom"))
