@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from jobmill import outcomes
-from jobmill.errors import UnknownJob
+from jobmill.errors import JobCancelled, UnknownJob
 from jobmill.events import EventKind
 from jobmill.outcomes import Lock, Outcome, ProgressUpdate, Requirement
 from jobmill.records import JobMetadata
@@ -129,6 +129,85 @@ def test_after_error_without_a_job_class_fails_at_once() -> None:
     outcome = outcomes.after_error(None, RuntimeError("x"), 1, 3, NOW)
     assert (outcome.status, outcome.error) == (JobStatus.FAILED, "RuntimeError: x")
     assert "RuntimeError: x" in (outcome.traceback or "")
+
+
+@dataclasses.dataclass(frozen=True)
+class Policy:
+    """A job's retry options, as ``after_error`` reads them."""
+
+    retry_on: tuple[type[BaseException], ...] = (Exception,)
+    discard_on: tuple[type[BaseException], ...] = (KeyError,)
+
+    def backoff(self, attempt: int) -> float:
+        return 10.0 * attempt
+
+
+def raised(exc: BaseException) -> BaseException:
+    try:
+        raise exc
+    except BaseException as caught:
+        return caught
+
+
+def test_after_error_retries_a_retryable_error_after_the_jobs_backoff() -> None:
+    update = ProgressUpdate(50, "half", NOW)
+    outcome = outcomes.after_error(Policy(), raised(RuntimeError("x")), 2, 3, NOW, [update])
+
+    assert (outcome.status, outcome.error, outcome.retry_at, outcome.progress) == (
+        JobStatus.PENDING,
+        "RuntimeError: x",
+        NOW + timedelta(seconds=20),
+        (update,),
+    )
+    assert "raise exc" in (outcome.traceback or "")
+
+
+@pytest.mark.parametrize(
+    ("exc", "attempt", "options"),
+    [
+        (RuntimeError("x"), 3, {}),  # the last attempt
+        (KeyError("x"), 1, {}),  # discard_on
+        (UnknownJob("Gone"), 1, {}),  # no retry can fix it
+        (RuntimeError("x"), 1, {"allow_retry": False}),
+    ],
+    ids=["last-attempt", "discard-on", "never-retried", "retry-not-allowed"],
+)
+def test_after_error_fails_an_error_it_does_not_retry(
+    exc: BaseException, attempt: int, options: dict[str, bool]
+) -> None:
+    update = ProgressUpdate(50, "half", NOW)
+    outcome = outcomes.after_error(Policy(), raised(exc), attempt, 3, NOW, [update], **options)
+
+    assert (outcome.status, outcome.retry_at, outcome.progress) == (
+        JobStatus.FAILED,
+        None,
+        (update,),
+    )
+    assert outcome.error == outcomes.describe(exc)
+    assert "raise exc" in (outcome.traceback or "")
+
+
+def test_after_error_retries_only_what_retry_on_names() -> None:
+    policy = Policy(retry_on=(ValueError,))
+    assert outcomes.after_error(policy, ValueError("x"), 1, 3, NOW).status is JobStatus.PENDING
+    assert outcomes.after_error(policy, RuntimeError("x"), 1, 3, NOW).status is JobStatus.FAILED
+
+
+@pytest.mark.parametrize(
+    ("exc", "cancelled"), [(RuntimeError("x"), True), (JobCancelled("stop"), False)]
+)
+def test_after_error_ends_a_cancelled_attempt_cancelled(
+    exc: BaseException, cancelled: bool
+) -> None:
+    update = ProgressUpdate(50, "half", NOW)
+    outcome = outcomes.after_error(Policy(), raised(exc), 1, 3, NOW, [update], cancelled=cancelled)
+
+    assert (outcome.status, outcome.error, outcome.progress) == (
+        JobStatus.CANCELLED,
+        outcomes.describe(exc),
+        (update,),
+    )
+    assert "raise exc" in (outcome.traceback or "")
 
 
 @pytest.mark.parametrize("attempt", [1, 2, 5, 12, 1000])
