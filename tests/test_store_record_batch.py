@@ -3,6 +3,7 @@ one statement, each row still fenced by its own lock — on SQLite and PostgreSQ
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -124,6 +125,24 @@ def test_failures_and_retries_in_a_batch_write_their_trail(configured: Store) ->
     assert configured.get_job(failed.job_id).status is JobStatus.FAILED
     kinds = [event.kind for event in configured.stored_events(retried.job_id)]
     assert EventKind.ATTEMPT_FAILED in kinds
+
+
+def test_a_retry_waits_for_its_retry_time_keeping_the_attempts_progress(
+    configured: Store,
+) -> None:
+    [lock] = claim(configured, 1)
+    now = utcnow()
+    update = ProgressUpdate(40, "partway", now)
+    later = now + timedelta(minutes=5)
+    retry = Outcome(JobStatus.PENDING, error="E: x", retry_at=later, progress=(update,))
+
+    assert write(configured, [(lock, retry)]) == [True]
+
+    record = configured.get_job(lock.job_id)
+    assert (record.status, record.run_at, record.progress) == (JobStatus.PENDING, later, 40)
+    assert configured.claim_jobs("w2", 1, 30, now=now + timedelta(minutes=1)) == []
+    progress = [e for e in configured.stored_events(lock.job_id) if e.kind == "progress"]
+    assert [(e.attempt, e.worker_id) for e in progress] == [(lock.attempt, lock.worker_id)]
 
 
 def test_only_plain_completions_fit_a_round_in_one_statement() -> None:
