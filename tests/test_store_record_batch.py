@@ -132,17 +132,21 @@ def test_a_retry_waits_for_its_retry_time_keeping_the_attempts_progress(
 ) -> None:
     [lock] = claim(configured, 1)
     now = utcnow()
-    update = ProgressUpdate(40, "partway", now)
+    updates = (ProgressUpdate(20, "started", now), ProgressUpdate(40, "partway", now))
     later = now + timedelta(minutes=5)
-    retry = Outcome(JobStatus.PENDING, error="E: x", retry_at=later, progress=(update,))
+    retry = Outcome(
+        JobStatus.PENDING, error="E: x", traceback="Traceback: x", retry_at=later, progress=updates
+    )
 
     assert write(configured, [(lock, retry)]) == [True]
 
     record = configured.get_job(lock.job_id)
-    assert (record.status, record.run_at, record.progress) == (JobStatus.PENDING, later, 40)
+    assert (record.status, record.run_at, record.worker_id) == (JobStatus.PENDING, later, None)
+    assert (record.progress, record.progress_message, record.error) == (40, "partway", "E: x")
+    assert record.error_traceback == "Traceback: x"
     assert configured.claim_jobs("w2", 1, 30, now=now + timedelta(minutes=1)) == []
     progress = [e for e in configured.stored_events(lock.job_id) if e.kind == "progress"]
-    assert [(e.attempt, e.worker_id) for e in progress] == [(lock.attempt, lock.worker_id)]
+    assert [(e.attempt, e.worker_id) for e in progress] == [(lock.attempt, lock.worker_id)] * 2
 
 
 def test_only_plain_completions_fit_a_round_in_one_statement() -> None:
