@@ -149,6 +149,21 @@ def test_a_retry_waits_for_its_retry_time_keeping_the_attempts_progress(
     assert [(e.attempt, e.worker_id) for e in progress] == [(lock.attempt, lock.worker_id)] * 2
 
 
+def test_a_failure_writes_its_trail_and_progress_under_its_attempt(configured: Store) -> None:
+    [lock] = claim(configured, 1)
+    update = ProgressUpdate(30, "some", utcnow())
+    failed = Outcome(JobStatus.FAILED, error="E: x", traceback="Traceback: x", progress=(update,))
+
+    assert write(configured, [(lock, failed)]) == [True]
+
+    events = [(e.kind, e.attempt, e.worker_id) for e in configured.stored_events(lock.job_id)]
+    assert events == [
+        (kind, lock.attempt, lock.worker_id) for kind in ("progress", "started", "failed")
+    ]
+    [ended] = [e for e in configured.stored_events(lock.job_id) if e.kind == "failed"]
+    assert (ended.error, ended.traceback) == ("E: x", "Traceback: x")
+
+
 def test_only_plain_completions_fit_a_round_in_one_statement() -> None:
     update = ProgressUpdate(50, "half", utcnow())
     assert fits_one_statement(outcomes.completed(1))
