@@ -88,8 +88,8 @@ bench: $(BENCH_STAMP) ## Benchmarks beside the peers and the raw limits (~25 min
 bench-quick: $(BENCH_STAMP) ## The same with smaller counts (a few minutes)
 	$(BENCH_VENV)/bin/python -m bench --quick $(if $(ONLY),--only $(ONLY))
 
-bench-readme: ## Copy bench/results/latest.md's tables into the README
-	$(PYTHON) -m bench.readme
+bench-readme: ## Copy bench/results/latest.md's tables into the README (FROM= another report)
+	$(PYTHON) -m bench.readme $(FROM)
 
 clean: ## Remove the virtualenvs, built files and local databases
 	rm -rf $(VENV) .venv-latest $(BENCH_VENV) site dist jobmill.db jobmill.db-wal jobmill.db-shm

@@ -1,6 +1,7 @@
 """Copy the tables of ``bench/results/latest.md`` (a full run) into the README,
 between its ``<!-- bench:begin -->`` and ``<!-- bench:end -->`` markers:
-``make bench-readme`` (``python -m bench.readme``). Standard library only."""
+``make bench-readme`` (``python -m bench.readme``); ``make bench-readme
+FROM=bench/results/partial.md`` takes another report. Standard library only."""
 
 from __future__ import annotations
 
@@ -31,15 +32,16 @@ def updated(readme: str, block: str) -> str:
 
 
 def main() -> int:
-    if not LATEST.exists():
-        print(f"{LATEST} does not exist: run `make bench` first", file=sys.stderr)
+    report = Path(sys.argv[1]) if len(sys.argv) > 1 else LATEST
+    if not report.exists():
+        print(f"{report} does not exist: run `make bench` first", file=sys.stderr)
         return 1
     try:
-        README.write_text(updated(README.read_text(), readme_block(LATEST.read_text())))
+        README.write_text(updated(README.read_text(), readme_block(report.read_text())))
     except ValueError as exc:
         print(exc, file=sys.stderr)
         return 1
-    print(f"README.md: benchmark tables from {LATEST.relative_to(REPOSITORY)}")
+    print(f"README.md: benchmark tables from {report}")
     return 0
 
 
