@@ -216,3 +216,23 @@ def test_default_backoff_doubles_up_to_its_cap_with_jitter(attempt: int) -> None
     for _ in range(20):
         assert expected * 0.75 <= outcomes.default_backoff(attempt) <= expected * 1.25
     assert timedelta(seconds=outcomes.default_backoff(attempt)) < timedelta(hours=2)
+
+
+@pytest.mark.parametrize(
+    ("delay", "expected"),
+    [(-5.0, 0.0), (0.25, 0.25), (float("nan"), None), (1e12, outcomes.MAX_RETRY_DELAY)],
+    ids=["negative-runs-at-once", "as-given", "not-finite-default", "capped"],
+)
+def test_a_jobs_backoff_is_kept_within_bounds(delay: float, expected: float | None) -> None:
+    class Backoff(Policy):
+        def backoff(self, attempt: int) -> float:
+            return delay
+
+    outcome = outcomes.after_error(Backoff(), raised(RuntimeError("x")), 1, 3, NOW)
+
+    assert outcome.retry_at is not None
+    waited = (outcome.retry_at - NOW).total_seconds()
+    if expected is None:  # the default curve: BACKOFF_BASE ± 25 % for a first retry
+        assert 0.75 * outcomes.BACKOFF_BASE <= waited <= 1.25 * outcomes.BACKOFF_BASE
+    else:
+        assert waited == expected

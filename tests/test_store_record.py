@@ -4,6 +4,8 @@ under its own — on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from jobmill import outcomes
@@ -89,3 +91,26 @@ def test_a_stale_worker_or_attempt_writes_nothing(configured: Store, operation: 
     assert configured.stored_events(record.id) == events
     assert [job.status for job in configured.list_jobs()] == [JobStatus.PENDING, JobStatus.RUNNING]
     assert FENCED[operation](configured, lock)  # the holder's own write goes through
+
+
+@pytest.mark.parametrize("status", [JobStatus.FAILED, JobStatus.CANCELLED])
+def test_an_ending_stores_when_it_ended_and_its_traceback(
+    configured: Store, status: JobStatus
+) -> None:
+    configured.enqueue([new_job()])
+    [record] = configured.claim_jobs("w1", 1, 30)
+    assert record.started_at is not None
+    ended_at = record.started_at + timedelta(seconds=7)
+    outcome = Outcome(status, error="boom", traceback="Traceback: boom")
+
+    final = configured.record_outcome(Lock.of(record), outcome, ended_at)
+
+    assert final is not None
+    stored = configured.get_job(record.id)
+    assert (stored.status, stored.completed_at) == (status, ended_at)
+    assert (stored.error, stored.error_traceback) == ("boom", "Traceback: boom")
+    assert stored.duration == 7
+    # The trail: the attempt's start at the row's start, its end at the end.
+    [started, end] = configured.stored_events(record.id)
+    assert (started.kind, started.at) == (EventKind.STARTED, record.started_at)
+    assert (end.at, end.error, end.traceback) == (ended_at, "boom", "Traceback: boom")
