@@ -269,7 +269,7 @@ def test_workers_ride_out_a_server_restart(
         )
         # Each worker's LISTEN session is up, so the restart cuts it (a worker
         # can finish a third of the jobs before its listener has connected).
-        wait_until(lambda: listen_sessions(private_server.url) == 2, 30, "both LISTEN sessions")
+        wait_until(lambda: listening_sessions(private_server.url) == 2, 30, "both LISTEN sessions")
         private_server.ctl("restart", "-m", "fast")
         wait_until(completed(store, jobs), 180, "every job completed after the restart")
         assert fleet.stop() == [0, 0]
@@ -283,24 +283,15 @@ def test_workers_ride_out_a_server_restart(
         assert log.count("LISTEN connection re-established") == 1, log
 
 
-def listen_sessions(url: str) -> int:
-    """Sessions of the server at ``url`` that are listening for notifications."""
+def listening_sessions(url: str = PG_URL, application_name: str | None = None) -> int:
+    """Sessions of the server at ``url`` (of ``application_name``, if given)
+    that are listening for notifications."""
     engine = create_engine(url)
     with engine.connect() as conn:
         count = conn.execute(
-            text("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'")
-        ).scalar_one()
-    engine.dispose()
-    return int(count)
-
-
-def listening_sessions(application_name: str) -> int:
-    engine = create_engine(PG_URL)
-    with engine.connect() as conn:
-        count = conn.execute(
             text(
-                "SELECT count(*) FROM pg_stat_activity"
-                " WHERE application_name = :name AND query LIKE 'LISTEN %'"
+                "SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'LISTEN %'"
+                " AND (CAST(:name AS text) IS NULL OR application_name = :name)"
             ),
             {"name": application_name},
         ).scalar_one()
@@ -328,7 +319,11 @@ def test_an_idle_worker_is_woken_by_notify(
             "--import",
             "pump_trace",
         )
-        wait_until(lambda: listening_sessions(name) == 1, 30, "the worker's LISTEN session")
+        wait_until(
+            lambda: listening_sessions(application_name=name) == 1,
+            30,
+            "the worker's LISTEN session",
+        )
         trace.wait_for_a_look_after(None)  # its first claim is over, it found nothing
         PgRecordJob.later(n=7)
         wait_until(completed(store, 1), 30, "the job to run well before the next poll")
