@@ -45,6 +45,27 @@ def test_claim_jobs_orders_by_priority_then_run_at_then_id(configured: Store) ->
     assert all(job.worker_id == "w" and job.locked_until for job in claimed)
 
 
+def test_a_claimed_record_reads_every_column_and_copies_like_any_model(
+    configured: Store,
+) -> None:
+    # Records read from rows are built without validation: they must still be
+    # whole pydantic models (each field from its own column, copies that update).
+    job = new_job(priority=3, params=('{"n": 7}',), unique_key="k1", max_attempts=4)
+    configured.enqueue([job])
+    [claimed] = configured.claim_jobs("w-1", 1, 30)
+
+    assert claimed == configured.get_job(job.id)
+    assert (claimed.job_name, claimed.queue, claimed.priority) == ("StoreJob", "default", 3)
+    assert (claimed.params, claimed.unique_key, claimed.max_attempts) == ({"n": 7}, "k1", 4)
+    assert (claimed.worker_id, claimed.attempts, claimed.status) == ("w-1", 1, JobStatus.RUNNING)
+    assert claimed.locked_until is not None and claimed.locked_until.tzinfo is not None
+    assert claimed.cancel_requested is False and claimed.cron_job_id is None
+
+    copy = claimed.model_copy(update={"priority": 9})
+    assert (copy.priority, claimed.priority) == (9, 3)
+    assert copy.model_dump() == {**claimed.model_dump(), "priority": 9}
+
+
 def test_claim_jobs_takes_only_ready_jobs(configured: Store) -> None:
     now = utcnow()
     future = new_job(run_at=now + timedelta(hours=1))

@@ -13,6 +13,9 @@ from pydantic_core import PydanticSerializationError
 from jobmill.errors import InvalidParams
 from jobmill.storable import UndecodableJSON, json_problems, plainly_storable
 
+# The result types that hold nothing but None (``Job[P, None]``).
+_NO_RESULT = (None, type(None))
+
 
 class ResultNotSerializable(TypeError):
     """A job returned a value that cannot be stored as JSON."""
@@ -110,6 +113,8 @@ class Codec:
 
     def encode_result(self, value: Any) -> tuple[Any, Any]:
         """(typed result, JSON-ready result) or ``ResultNotSerializable``."""
+        if value is None and self.result_type in _NO_RESULT:
+            return None, None  # a job typed to return nothing, as most are
         try:
             typed = self._result.validate_python(value)
             stored = self._result.dump_python(typed, mode="json")

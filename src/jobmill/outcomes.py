@@ -105,6 +105,9 @@ class Outcome:
             object.__setattr__(self, "trail", _TRAILS[self.status])
 
 
+_COMPLETED_EMPTY = Outcome(JobStatus.COMPLETED)
+
+
 class RetryPolicy(Protocol):
     """What ``after_error`` reads of a job: ``Job`` instances are one."""
 
@@ -143,6 +146,8 @@ def _storable(text: str) -> str:
 
 def completed(result: Any, progress: Sequence[ProgressUpdate] = ()) -> Outcome:
     """``perform`` returned ``result`` (its JSON form)."""
+    if result is None and not progress:
+        return _COMPLETED_EMPTY  # the usual ending, made once (outcomes are immutable)
     return Outcome(JobStatus.COMPLETED, result=result, progress=tuple(progress))
 
 

@@ -53,7 +53,8 @@ class JobMetadata(BaseModel):
         every job they claim, and validating cost more than reading the row)."""
         record = cls.__new__(cls)
         object.__setattr__(record, "__dict__", values)
-        object.__setattr__(record, "__pydantic_fields_set__", _FIELD_NAMES)
+        # A set of its own: pydantic adds to it (``model_copy(update=...)``).
+        object.__setattr__(record, "__pydantic_fields_set__", set(_FIELD_NAMES))
         object.__setattr__(record, "__pydantic_extra__", None)
         object.__setattr__(record, "__pydantic_private__", None)
         return record

@@ -31,7 +31,7 @@ from sqlalchemy import (
 from jobmill.clock import utcnow
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
-from jobmill.store.base import StoreBase, metadata_from_row
+from jobmill.store.base import StoreBase, metadata_from_row, metadata_from_rows
 from jobmill.store.dialects import Dialect
 from jobmill.store.schema import job_dependencies, jobs
 
@@ -192,7 +192,7 @@ def claim_ready(
 
 def claimed_in_order(rows: Sequence[Row[Any]]) -> list[JobMetadata]:
     """Claimed rows as records, best first (RETURNING keeps no order)."""
-    claimed = [metadata_from_row(row) for row in rows]
+    claimed = metadata_from_rows(rows)
     claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
     return claimed
 

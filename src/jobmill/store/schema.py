@@ -51,11 +51,16 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[Any], Any] | None:
-        if dialect.name == "sqlite":
-            # SQLite hands back text: parse it in one step rather than through
-            # DateTime's parser and then this type's (read for every claimed job).
-            return _utc_from_text
+        # Read for every claimed job: one plain function, not DateTime's
+        # processor and then this type's. SQLite hands back text, parsed here
+        # in one step; psycopg hands back datetimes.
+        if dialect.name == "sqlite" or self._impl_reads_as_is(dialect, coltype):
+            return _utc_from_stored
         return super().result_processor(dialect, coltype)
+
+    def _impl_reads_as_is(self, dialect: Dialect, coltype: object) -> bool:
+        impl = self.impl_instance.dialect_impl(dialect)
+        return impl.result_processor(dialect, coltype) is None
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
@@ -68,10 +73,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.astimezone(UTC)
 
 
-def _utc_from_text(value: Any) -> datetime | None:
+def _utc_from_stored(value: Any) -> datetime | None:
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
+    if moment.tzinfo is UTC:
+        return moment
     if moment.tzinfo is None:
         return moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC)

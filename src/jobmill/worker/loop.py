@@ -69,6 +69,10 @@ class ClaimLoop:
         self.keeper: LockKeeper[RunningAttempt] = LockKeeper(store, lock_timeout)
         self.runner = WorkerRunner(store, progress_interval)
         self.slots = Slots(concurrency)
+        # Sync jobs alone never run more than ``concurrency`` at once: they have
+        # that many threads. Only beside async jobs do they take a slot (a lock
+        # every thread would contend for on every job).
+        self._threads_take_slots = any(cls.is_async for cls in job_classes.values())
         self.pump = Pump(
             store,
             worker_id,
@@ -147,15 +151,18 @@ class ClaimLoop:
             return self._accepting
 
     def _serve_sync(self) -> None:
+        take_slot = self._threads_take_slots
         while (attempt := self._waiting.get()) is not None:
-            self.slots.take()
+            if take_slot:
+                self.slots.take()
             try:
                 if self._begin(attempt):
                     self._execute(attempt)
                 else:
                     self._give_back(attempt)
             finally:
-                self.slots.give()
+                if take_slot:
+                    self.slots.give()
 
     def _execute(self, attempt: RunningAttempt) -> None:
         try:
