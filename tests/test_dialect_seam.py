@@ -28,6 +28,11 @@ PG_URL = "postgresql+psycopg://jobmill@127.0.0.1:5432/app"
             "postgresql://db/app?options=-csearch_path%3Dx",
             "postgresql+psycopg://db/app?options=-csearch_path%3Dx",
         ),
+        # Only the scheme's separator: one in the query stays as it is.
+        (
+            "postgresql://db/app?application_name=a://b",
+            "postgresql+psycopg://db/app?application_name=a://b",
+        ),
         (PG_URL, PG_URL),
         ("postgresql+asyncpg://db/app", "postgresql+asyncpg://db/app"),
         ("sqlite:///jobs.db", "sqlite:///jobs.db"),

@@ -114,3 +114,35 @@ def test_an_ending_stores_when_it_ended_and_its_traceback(
     [started, end] = configured.stored_events(record.id)
     assert (started.kind, started.at) == (EventKind.STARTED, record.started_at)
     assert (end.at, end.error, end.traceback) == (ended_at, "boom", "Traceback: boom")
+
+
+@pytest.mark.parametrize("progress", [False, True])
+def test_a_completion_after_a_failed_attempt_clears_its_error(
+    configured: Store, progress: bool
+) -> None:
+    configured.enqueue([new_job()])
+    [first] = configured.claim_jobs("w1", 1, 30)
+    retry = Outcome(JobStatus.PENDING, error="boom", retry_at=utcnow() - timedelta(seconds=1))
+    assert configured.record_outcome(Lock.of(first), retry) is not None
+    assert configured.get_job(first.id).error == "boom"
+    [second] = configured.claim_jobs("w1", 1, 30)
+    # With progress the ending is written on its own, without it in a batch.
+    updates = [ProgressUpdate(50, "half", utcnow())] if progress else []
+
+    final = configured.record_outcome(Lock.of(second), outcomes.completed({"ok": 1}, updates))
+
+    assert final is not None
+    stored = configured.get_job(first.id)
+    assert (stored.status, stored.result, stored.error) == (JobStatus.COMPLETED, {"ok": 1}, None)
+
+
+def test_a_release_at_shutdown_says_why_in_its_event(configured: Store) -> None:
+    configured.enqueue([new_job()])
+    [record] = configured.claim_jobs("w1", 1, 30)
+
+    assert configured.release(Lock.of(record))
+
+    [released] = configured.stored_events(record.id)
+    assert released.kind is EventKind.RELEASED
+    assert released.message == outcomes.RELEASED_AT_SHUTDOWN
+    assert configured.get_job(record.id).status is JobStatus.PENDING
