@@ -27,22 +27,25 @@ def test_a_deadline_raises_the_timeout_in_its_thread_once_it_passes() -> None:
 
 
 def test_deadlines_that_end_first_never_fire_and_do_not_pile_up() -> None:
+    with ThreadDeadline(3600):
+        pass
+    threads = deadline_threads()
     for _ in range(2000):
         with ThreadDeadline(3600) as deadline:
             pass
         assert not deadline.expired
     # A long timeout on short jobs: the ended deadlines are dropped as they go.
     assert ALARMS.waiting <= 10
-    assert deadline_threads() == 1
+    assert deadline_threads() == threads  # no thread of their own
 
 
 def test_one_thread_fires_deadlines_in_time_order_whatever_order_they_were_set() -> None:
     alarms = Alarms()
-    fired: list[str] = []
+    fired: list[tuple[str, threading.Thread]] = []
     ready = threading.Barrier(3)
 
     def run(name: str, seconds: float) -> None:
-        deadline = ThreadDeadline(seconds, lambda: fired.append(name))
+        deadline = ThreadDeadline(seconds, lambda: fired.append((name, threading.current_thread())))
         ready.wait()
         try:
             # Set on the private alarms, as __enter__ sets them on the shared ones.
@@ -58,15 +61,14 @@ def test_one_thread_fires_deadlines_in_time_order_whatever_order_they_were_set()
         threading.Thread(target=run, args=("late", 0.4)),
         threading.Thread(target=run, args=("early", 0.1)),
     ]
-    before = threading.active_count()
     for thread in threads:
         thread.start()
     ready.wait()
     for thread in threads:
         thread.join(5)
-    assert fired == ["early", "late"]
-    # The two jobs' threads ended; the one thread that fired both stays.
-    assert threading.active_count() == before + 1
+    assert [name for name, _ in fired] == ["early", "late"]
+    [(_, early), (_, late)] = fired
+    assert early is late and early.name == "jobmill-deadlines"
 
 
 def test_an_interrupt_raises_cancelled_and_the_deadline_then_never_fires() -> None:
