@@ -133,7 +133,7 @@ def test_a_sqlite_row_whose_params_are_not_json_fails_naming_it_and_the_rest_run
 
 
 def test_scheduled_job_waits_for_its_run_at(configured: Store, ledger: str) -> None:
-    job_id = WorkerRecordJob.set(delay=0.6).later(ledger=ledger, tag="later")
+    job_id = WorkerRecordJob.set(delay=2.0).later(ledger=ledger, tag="later")
 
     burst()
     assert status_of(job_id) is JobStatus.PENDING  # burst does not wait for it
