@@ -17,6 +17,7 @@ from jobmill.cli import load_commands
 from jobmill.clock import utcnow
 from jobmill.states import JobStatus
 from jobmill.store import Store
+from jobmill.store.queries import JobFilter
 from jobmill.store.schema import jobs
 from jobmill.store.stats import is_live
 
@@ -67,6 +68,21 @@ def test_count_jobs_by_queue_and_status(history: Store) -> None:
         ("cli-nested", JobStatus.COMPLETED): 1,
         ("cli-nested", JobStatus.PENDING): 1,
     }
+
+
+def test_counts_by_queue_and_status_take_every_row_once(history: Store) -> None:
+    # Counted in parts (pending, running, the rest): a running job, and a
+    # status jobmill does not know, each fall in exactly one of them.
+    pending = history.list_jobs(JobFilter(status=JobStatus.PENDING))
+    assert len(pending) == 2
+    with history.write() as conn:
+        conn.execute(update(jobs).where(jobs.c.id == pending[0].id).values(status="running"))
+        conn.execute(update(jobs).where(jobs.c.id == pending[1].id).values(status="archived"))
+    counts = history.count_jobs_by_queue_and_status()
+    assert counts[(pending[0].queue, JobStatus.RUNNING)] == 1
+    assert counts[(pending[1].queue, "archived")] == 1
+    assert not any(status is JobStatus.PENDING for _, status in counts)
+    assert sum(counts.values()) == history.count_jobs()
 
 
 def test_count_finished_since_counts_each_window(history: Store) -> None:

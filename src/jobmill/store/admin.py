@@ -17,7 +17,7 @@ from jobmill.states import FINAL_STATES, JobStatus
 from jobmill.store.base import StoreBase, known_status, metadata_from_row, record_events
 from jobmill.store.cascade import cancel_dependents, revive_dependents
 from jobmill.store.queries import JobFilter
-from jobmill.store.schema import job_dependencies, job_events, jobs
+from jobmill.store.schema import FINISHED, job_dependencies, job_events, jobs
 
 RETRYABLE = (JobStatus.FAILED, JobStatus.CANCELLED)
 
@@ -106,9 +106,9 @@ class AdminOps(StoreBase):
             return _read_job(conn, job_id)
 
     def failed_job_ids(self, job_name: str | None = None) -> list[str]:
-        stmt = select(jobs.c.id).where(jobs.c.status == JobStatus.FAILED)
-        if job_name:
-            stmt = JobFilter(job_name=job_name).apply(stmt)
+        stmt = JobFilter(status=JobStatus.FAILED, job_name=job_name or None).apply(
+            select(jobs.c.id)
+        )
         with self.read() as conn:
             return list(conn.execute(stmt.order_by(jobs.c.id)).scalars())
 
@@ -126,7 +126,9 @@ class AdminOps(StoreBase):
                 ids = list(
                     conn.execute(
                         select(jobs.c.id)
-                        .where(jobs.c.status.in_(wanted), jobs.c.completed_at < older_than)
+                        .where(
+                            FINISHED, jobs.c.status.in_(wanted), jobs.c.completed_at < older_than
+                        )
                         .limit(batch_size)
                     ).scalars()
                 )

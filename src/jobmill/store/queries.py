@@ -16,7 +16,7 @@ from jobmill.records import JobEvent, JobMetadata
 from jobmill.states import JobStatus
 from jobmill.storable import text_problem
 from jobmill.store.base import StoreBase, metadata_from_row
-from jobmill.store.schema import job_dependencies, job_events, jobs
+from jobmill.store.schema import FINISHED, job_dependencies, job_events, jobs
 
 FULL_ID_LENGTH = 36
 CANDIDATES_SHOWN = 10
@@ -36,6 +36,8 @@ class JobFilter:
             return stmt.where(false())
         if self.status:
             stmt = stmt.where(jobs.c.status == self.status)
+            if self.status.is_final:
+                stmt = stmt.where(FINISHED)  # read from the index of finished rows
         if self.job_name:
             stmt = stmt.where(jobs.c.job_name == self.job_name)
         if self.queue:
