@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, literal_column, select, union_all
+from sqlalchemy import ColumnElement, case, func, literal_column, select, union_all
 
 from jobmill.clock import utcnow
 from jobmill.states import FINAL_STATES, JobStatus
@@ -54,7 +54,8 @@ class StatsOps(StoreBase):
         rows. No index of (status, queue) is kept up to date on every claim
         and outcome for this count alone.
         """
-        pending, running = (literal_column(f"'{status}'") for status in ("pending", "running"))
+        pending: ColumnElement[str] = literal_column("'pending'")
+        running: ColumnElement[str] = literal_column("'running'")
         parts = [
             select(jobs.c.queue, status, func.count()).where(where).group_by(jobs.c.queue)
             for status, where in (
