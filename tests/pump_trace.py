@@ -18,7 +18,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Connection, Engine, event
+
+from jobmill.worker import pump
 
 from worker_jobs import append_line, read_lines, wait_until
 
@@ -29,7 +31,9 @@ JOBS = re.compile(r"\bjobs\b", re.IGNORECASE)
 
 class PumpTrace:
     """One line per statement about jobs that a pump thread ran: when it
-    started and when it ended (seconds since the epoch)."""
+    started and when it ended (seconds since the epoch). SQLAlchemy's events
+    show the statements it runs; the one-statement round (PostgreSQL), sent on
+    the driver's own connection, is traced where the pump calls it."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -52,6 +56,18 @@ class PumpTrace:
         def _ended(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
             if traced(statement):
                 append_line(str(self.path), f"{running.since!r} {time.time()!r}")
+
+        sent = pump.complete_and_claim
+
+        def complete_and_claim(conn: Connection, *args: Any) -> Any:
+            since = time.time()
+            try:
+                return sent(conn, *args)
+            finally:
+                if target is Engine or conn.engine is target:
+                    append_line(str(self.path), f"{since!r} {time.time()!r}")
+
+        pump.complete_and_claim = complete_and_claim
 
     def statements(self) -> list[tuple[float, float]]:
         return [(float(a), float(b)) for a, b in (line.split() for line in read_lines(self.path))]

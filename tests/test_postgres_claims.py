@@ -18,7 +18,7 @@ from jobmill.clock import utcnow
 from jobmill.outcomes import Lock, completed
 from jobmill.store import Store
 from jobmill.store.claims import ClaimRequest
-from jobmill.store.rounds import complete_and_claim
+from jobmill.store.rounds import complete_and_claim, round_sent
 from test_store_claims import new_job
 
 LIMIT = 10
@@ -214,20 +214,12 @@ def test_a_round_finds_the_jobs_it_completes_by_id(backlog_store: Store) -> None
     store, batch = backlog_store, 200
     running = store.claim_jobs("pg-round-worker", batch, 30)
     ended = [(Lock.of(job), completed(None)) for job in running]
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        sent.append((statement, params))
-
+    claim, now = ClaimRequest("pg-round-worker", LIMIT, 30), utcnow()
     with store.engine.connect() as conn, conn.begin() as transaction:
         store.dialect.steer_planner(conn)
-        event.listen(conn, "before_cursor_execute", capture)
-        done, _ = complete_and_claim(
-            conn, store.dialect, ended, ClaimRequest("pg-round-worker", LIMIT, 30), utcnow()
-        )
-        event.remove(conn, "before_cursor_execute", capture)
+        done, _ = complete_and_claim(conn, store.dialect, ended, claim, now)
         assert len(done) == batch
-        [(statement, params)] = [(s, p) for s, p in sent if "unnest" in s]
+        statement, params = round_sent(conn, store.dialect, ended, claim, now)
         transaction.rollback()
     with store.engine.connect() as conn, conn.begin() as transaction:
         store.dialect.steer_planner(conn)

@@ -46,14 +46,16 @@ _COMPLETED: ColumnElement[str] = literal_column(f"'{JobStatus.COMPLETED.value}'"
 
 
 @cache
-def ready_filter(source: FromClause, by_queue: bool, by_name: bool) -> ColumnElement[bool]:
+def ready_filter(
+    dialect: Dialect, source: FromClause, by_queue: bool, by_name: bool
+) -> ColumnElement[bool]:
     """Rows of ``source`` (the jobs table or an alias) that are pending, due
     (``:now``), with dependencies done, in ``:queues``, of ``:job_names``."""
     conditions = [source.c.status == _PENDING, source.c.run_at <= bindparam("now")]
     if by_queue:
-        conditions.append(source.c.queue.in_(bindparam("queues", expanding=True)))
+        conditions.append(dialect.any_of(source.c.queue, "queues"))
     if by_name:
-        conditions.append(source.c.job_name.in_(bindparam("job_names", expanding=True)))
+        conditions.append(dialect.any_of(source.c.job_name, "job_names"))
     conditions.append(_dependencies_done(source))
     return and_(*conditions)
 
@@ -93,7 +95,7 @@ _RUNNING_VALUES = {
 @cache
 def _ready_look(dialect: Dialect, by_queue: bool, by_name: bool) -> Select[Any]:
     source = dialect.claim_source("ix_jobs_claim_order")
-    return select(source.c.id).where(ready_filter(source, by_queue, by_name)).limit(1)
+    return select(source.c.id).where(ready_filter(dialect, source, by_queue, by_name)).limit(1)
 
 
 def _candidates(dialect: Dialect, queue: int | None, by_name: bool) -> Select[Any]:
@@ -101,7 +103,7 @@ def _candidates(dialect: Dialect, queue: int | None, by_name: bool) -> Select[An
     sorts the backlog: the queue's index for one queue, else the global one."""
     index = "ix_jobs_claim_order" if queue is None else "ix_jobs_claim"
     source = dialect.claim_source(index)
-    where = ready_filter(source, False, by_name)
+    where = ready_filter(dialect, source, False, by_name)
     if queue is not None:
         where = and_(where, source.c.queue == bindparam(f"queue_{queue}"))
     order = (source.c.priority.desc(), source.c.run_at, source.c.id)
@@ -192,7 +194,11 @@ def claim_ready(
 
 def claimed_in_order(rows: Sequence[Row[Any]]) -> list[JobMetadata]:
     """Claimed rows as records, best first (RETURNING keeps no order)."""
-    claimed = metadata_from_rows(rows)
+    return in_claim_order(metadata_from_rows(rows))
+
+
+def in_claim_order(claimed: list[JobMetadata]) -> list[JobMetadata]:
+    """``claimed``, sorted best first."""
     claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
     return claimed
 

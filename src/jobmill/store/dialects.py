@@ -34,6 +34,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    any_,
     bindparam,
     cast,
     column,
@@ -164,6 +165,10 @@ class Dialect:
     def claim_source(self, index: str) -> FromClause:
         """The jobs table as a claim reads it, through ``index``."""
         return jobs.alias("candidate")
+
+    def any_of(self, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+        """``column`` is one of the texts bound as the list ``:name``."""
+        return column.in_(bindparam(name, expanding=True))
 
     def lock_candidates(self, candidates: Select[Any], name: str) -> FromClause:
         """The claim's candidate rows, locked against other claimers if the
@@ -421,6 +426,11 @@ class PostgresDialect(Dialect):
                 lost = InvalidatePoolError(f"pooled connection lost: {exc}")
                 raise lost from exc
 
+    def any_of(self, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+        # One array parameter: the statement's text stays the same whatever
+        # the list's length (an expanding IN is rendered again each time).
+        return column == any_(bindparam(name, type_=ARRAY(Text())))
+
     def lock_candidates(self, candidates: Select[Any], name: str) -> FromClause:
         # MATERIALIZED keeps the planner from inlining the CTE, so the LIMIT
         # bounds the rows locked and updated.
@@ -444,12 +454,15 @@ class PostgresDialect(Dialect):
         # would make the plans look costly enough to compile them to machine
         # code, which takes longer than running them: no JIT.
         local = "false" if session else "true"
-        connection.exec_driver_sql(
-            "SELECT " + ", ".join(f"set_config('{name}', 'off', {local})" for name in _STEERED)
-        )
+        settings = [f"set_config('{name}', 'off', {local})" for name in _STEERED]
+        if session:
+            # The worker's rounds read rows on the driver's own connection:
+            # timestamps in UTC come as datetime.UTC, needing no conversion.
+            settings.append("set_config('TimeZone', 'UTC', false)")
+        connection.exec_driver_sql("SELECT " + ", ".join(settings))
 
     def unsteer_planner(self, connection: Connection) -> None:
-        for name in _STEERED:
+        for name in (*_STEERED, "TimeZone"):
             connection.exec_driver_sql(f"RESET {name}")
         if connection.in_transaction():
             connection.commit()

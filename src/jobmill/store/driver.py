@@ -14,7 +14,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.pool import PoolProxiedConnection
 
@@ -43,18 +44,12 @@ class DriverConnections:
         try:
             yield taken.dbapi_connection  # the driver's own: jobmill's drivers are not async
         except BaseException as exc:
-            dialect, dbapi = self._engine.dialect, self._engine.dialect.loaded_dbapi
-            lost = isinstance(exc, dbapi.Error) and dialect.is_disconnect(
-                exc, taken.dbapi_connection, None
-            )
             if not self._keep_spares:
                 taken.invalidate(exc)  # closed; the pool opens another in its place
             taken.close()  # detached, a spare's driver connection closes with it
-            if not isinstance(exc, dbapi.Error):
+            if not isinstance(exc, self._engine.dialect.loaded_dbapi.Error):
                 raise
-            raise DBAPIError.instance(
-                None, None, exc, dbapi.Error, connection_invalidated=lost, dialect=dialect
-            ) from exc
+            raise _translated(exc, self._engine.dialect, taken.dbapi_connection) from exc
         if self._keep_spares:
             self._spares.append(taken)
         else:
@@ -75,6 +70,31 @@ class DriverConnections:
             connection = self._engine.raw_connection()
             connection.detach()
             return connection
+
+
+@contextmanager
+def driver_of(connection: Connection) -> Iterator[Any]:
+    """The driver connection under ``connection``, to run a hot statement on
+    without SQLAlchemy's work per call. Driver errors come out as SQLAlchemy's;
+    one that lost the connection invalidates it."""
+    dialect = connection.dialect
+    dbapi_connection = connection.connection.dbapi_connection
+    try:
+        yield dbapi_connection
+    except dialect.loaded_dbapi.Error as exc:
+        translated = _translated(exc, dialect, dbapi_connection)
+        if translated.connection_invalidated:
+            connection.invalidate(exc)
+        raise translated from exc
+
+
+def _translated(exc: Any, dialect: Dialect, dbapi_connection: Any) -> DBAPIError:
+    lost = dialect.is_disconnect(exc, dbapi_connection, None)
+    translated = DBAPIError.instance(
+        None, None, exc, dialect.loaded_dbapi.Error, connection_invalidated=lost, dialect=dialect
+    )
+    assert isinstance(translated, DBAPIError)  # what it makes of a driver error
+    return translated
 
 
 def _forget_spares(spares: weakref.ref[DriverConnections]) -> None:

@@ -55,7 +55,7 @@ class UTCDateTime(TypeDecorator[datetime]):
         # processor and then this type's. SQLite hands back text, parsed here
         # in one step; psycopg hands back datetimes.
         if dialect.name == "sqlite" or self._impl_reads_as_is(dialect, coltype):
-            return _utc_from_stored
+            return utc_from_stored
         return super().result_processor(dialect, coltype)
 
     def _impl_reads_as_is(self, dialect: Dialect, coltype: object) -> bool:
@@ -73,7 +73,8 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.astimezone(UTC)
 
 
-def _utc_from_stored(value: Any) -> datetime | None:
+def utc_from_stored(value: Any) -> datetime | None:
+    """A stored timestamp (aware, naive UTC or ISO text) as an aware UTC datetime."""
     if value is None:
         return None
     moment = value if isinstance(value, datetime) else datetime.fromisoformat(value)
