@@ -21,7 +21,6 @@ from typing import Any
 from sqlalchemy import Connection, Engine, event
 
 from jobmill.worker import pump
-
 from worker_jobs import append_line, read_lines, wait_until
 
 PUMP_TRACE = "WORKER_TEST_PUMP_TRACE"

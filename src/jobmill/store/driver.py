@@ -44,12 +44,19 @@ class DriverConnections:
         try:
             yield taken.dbapi_connection  # the driver's own: jobmill's drivers are not async
         except BaseException as exc:
+            dialect = self._engine.dialect
+            # Asked before the connection closes: whether the error lost it.
+            translated = (
+                _translated(exc, dialect, taken.dbapi_connection)
+                if isinstance(exc, dialect.loaded_dbapi.Error)
+                else None
+            )
             if not self._keep_spares:
                 taken.invalidate(exc)  # closed; the pool opens another in its place
             taken.close()  # detached, a spare's driver connection closes with it
-            if not isinstance(exc, self._engine.dialect.loaded_dbapi.Error):
+            if translated is None:
                 raise
-            raise _translated(exc, self._engine.dialect, taken.dbapi_connection) from exc
+            raise translated from exc
         if self._keep_spares:
             self._spares.append(taken)
         else:
