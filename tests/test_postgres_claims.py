@@ -11,13 +11,14 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, create_engine, event, text
+from sqlalchemy import Connection, create_engine, text
 
 from conftest import PG_URL, require_postgres
 from jobmill.clock import utcnow
 from jobmill.outcomes import Lock, completed
 from jobmill.store import Store
 from jobmill.store.claims import ClaimRequest
+from jobmill.store.hot import driver_statement
 from jobmill.store.rounds import complete_and_claim, round_sent
 from test_store_claims import new_job
 
@@ -81,19 +82,12 @@ def _backlog(url: str, analyzed: bool) -> Iterator[Store]:
 def claim_plan(
     store: Store, queues: Sequence[str] | None, job_names: Sequence[str] | None = None
 ) -> dict[str, Any]:
-    """EXPLAIN ANALYZE of the exact statement ``claim_jobs`` sends (rolled back)."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        sent.append((statement, params))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        claimed = store.claim_jobs("pg-plan-worker", LIMIT, 30, queues, job_names)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
+    """EXPLAIN ANALYZE of the exact statement ``claim_jobs`` sends its driver (rolled back)."""
+    request, now = ClaimRequest("pg-plan-worker", LIMIT, 30, queues, job_names), utcnow()
+    claimed = store.claim_jobs("pg-plan-worker", LIMIT, 30, queues, job_names, now)
     assert len(claimed) == LIMIT
-    [(statement, params)] = [(s, p) for s, p in sent if "FOR UPDATE" in s]
+    sent = driver_statement(request.statement(store.dialect), store.engine.dialect)
+    statement, params = sent.bound(request.params(store.dialect, now))
     with store.engine.connect() as conn, conn.begin() as transaction:
         store.dialect.steer_planner(conn)
         plan = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, params)

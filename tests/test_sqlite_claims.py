@@ -6,12 +6,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 
+from jobmill.clock import utcnow
 from jobmill.store import Store
+from jobmill.store.claims import ClaimRequest
+from jobmill.store.hot import driver_statement
 from test_store_claims import new_job
 
 PENDING = 20_000
@@ -44,19 +46,12 @@ def backlog_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 
 
 def claim_plan(store: Store, queues: Sequence[str] | None, job_names: Sequence[str]) -> list[str]:
-    """EXPLAIN QUERY PLAN of the exact statement ``claim_jobs`` sends."""
-    sent: list[tuple[str, Any]] = []
-
-    def capture(_conn: Any, _cursor: Any, statement: str, params: Any, *_: Any) -> None:
-        sent.append((statement, params))
-
-    event.listen(store.engine, "before_cursor_execute", capture)
-    try:
-        claimed = store.claim_jobs("sqlite-plan-worker", LIMIT, 30, queues, job_names)
-    finally:
-        event.remove(store.engine, "before_cursor_execute", capture)
+    """EXPLAIN QUERY PLAN of the exact statement ``claim_jobs`` sends its driver."""
+    request, now = ClaimRequest("sqlite-plan-worker", LIMIT, 30, queues, job_names), utcnow()
+    claimed = store.claim_jobs("sqlite-plan-worker", LIMIT, 30, queues, job_names, now)
     assert len(claimed) == LIMIT
-    [(statement, params)] = [(s, p) for s, p in sent if s.startswith("UPDATE jobs SET status")]
+    sent = driver_statement(request.statement(store.dialect), store.engine.dialect)
+    statement, params = sent.bound(request.params(store.dialect, now))
     with store.engine.connect() as conn:
         rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, params).all()
     return [row[-1] for row in rows]

@@ -13,7 +13,7 @@ from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
 from jobmill.store.dialects import READ_ONLY, Dialect
 from jobmill.store.driver import DriverConnections
-from jobmill.store.schema import UTCDateTime, job_events, jobs, utc_from_stored
+from jobmill.store.schema import job_events
 
 
 class StoreBase:
@@ -62,12 +62,6 @@ def record_events(connection: Connection, events: list[dict[str, Any]]) -> None:
 _FIELDS = tuple(JobMetadata.model_fields)
 _COLUMN_OF = {"worker_id": "locked_by"}
 _STATUS = {status.value: status for status in JobStatus}
-# The positions of the timestamps among them.
-_TIMES = tuple(
-    index
-    for index, field in enumerate(_FIELDS)
-    if isinstance(jobs.c[_COLUMN_OF.get(field, field)].type, UTCDateTime)
-)
 
 
 def metadata_from_row(row: Row[Any]) -> JobMetadata:
@@ -82,24 +76,18 @@ def metadata_from_rows(rows: Sequence[Row[Any]]) -> list[JobMetadata]:
     return metadata_from_tuples(rows[0]._fields, rows) if rows else []
 
 
-def metadata_from_tuples(
-    names: Sequence[str], rows: Iterable[Sequence[Any]], from_driver: bool = False
-) -> list[JobMetadata]:
+def metadata_from_tuples(names: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[JobMetadata]:
     """Frozen ``JobMetadata`` from rows whose columns are ``names`` (the ``jobs``
     columns, maybe others), each value taken by its position (read for every
-    claimed job: name lookups cost more than the rest). Rows ``from_driver``
-    come without SQLAlchemy's conversions: their timestamps are made UTC here."""
+    claimed job: name lookups cost more than the rest)."""
     read = itemgetter(*(names.index(_COLUMN_OF.get(field, field)) for field in _FIELDS))
     status, cancel_requested = _FIELDS.index("status"), _FIELDS.index("cancel_requested")
-    times = _TIMES if from_driver else ()
     records = []
     for row in rows:
         values = list(read(row))
         stored = values[status]
         values[status] = _STATUS.get(stored, stored)
         values[cancel_requested] = bool(values[cancel_requested])
-        for index in times:
-            values[index] = utc_from_stored(values[index])
         records.append(JobMetadata.from_stored(dict(zip(_FIELDS, values, strict=True))))
     return records
 

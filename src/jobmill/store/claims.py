@@ -16,7 +16,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     FromClause,
-    Row,
     Select,
     Update,
     and_,
@@ -31,8 +30,9 @@ from sqlalchemy import (
 from jobmill.clock import utcnow
 from jobmill.records import JobMetadata
 from jobmill.states import JobStatus
-from jobmill.store.base import StoreBase, metadata_from_row, metadata_from_rows
+from jobmill.store.base import StoreBase, metadata_from_row, metadata_from_tuples
 from jobmill.store.dialects import Dialect
+from jobmill.store.hot import driver_statement
 from jobmill.store.schema import job_dependencies, jobs
 
 # The hot path's statements are built once per shape, with bound parameters:
@@ -69,13 +69,13 @@ def _dependencies_done(source: FromClause) -> ColumnElement[bool]:
 
 
 def _ready_params(
-    now: datetime, queues: Sequence[str] | None, job_names: Sequence[str] | None
+    dialect: Dialect, now: datetime, queues: Sequence[str] | None, job_names: Sequence[str] | None
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"now": now}
     if job_names is not None:
-        params["job_names"] = list(job_names)
+        params["job_names"] = dialect.texts_param(job_names)
     if queues:
-        params["queues"] = list(queues)
+        params["queues"] = dialect.texts_param(queues)
     for index, queue in enumerate(queues or ()):
         params[f"queue_{index}"] = queue
     return params
@@ -173,8 +173,8 @@ class ClaimRequest:
     def statement(self, dialect: Dialect) -> Update:
         return claim_statement(dialect, len(self.queues or ()), self.job_names is not None)
 
-    def params(self, now: datetime) -> dict[str, Any]:
-        params = _ready_params(now, self.queues, self.job_names)
+    def params(self, dialect: Dialect, now: datetime) -> dict[str, Any]:
+        params = _ready_params(dialect, now, self.queues, self.job_names)
         params.update(
             limit=self.limit,
             worker_id=self.worker_id,
@@ -188,17 +188,14 @@ def claim_ready(
 ) -> list[JobMetadata]:
     """``claim_jobs`` on the caller's write transaction ``conn`` (so a writer can
     record outcomes and claim the next jobs in one commit), which began with
-    ``dialect.steer_planner``."""
-    return claimed_in_order(conn.execute(request.statement(dialect), request.params(now)).all())
-
-
-def claimed_in_order(rows: Sequence[Row[Any]]) -> list[JobMetadata]:
-    """Claimed rows as records, best first (RETURNING keeps no order)."""
-    return in_claim_order(metadata_from_rows(rows))
+    ``dialect.steer_planner``. Run on the driver (``store.hot``)."""
+    statement = driver_statement(request.statement(dialect), conn.dialect)
+    names, rows = statement.run(conn, request.params(dialect, now))
+    return in_claim_order(metadata_from_tuples(names, rows))
 
 
 def in_claim_order(claimed: list[JobMetadata]) -> list[JobMetadata]:
-    """``claimed``, sorted best first."""
+    """Claimed jobs, best first (RETURNING keeps no order)."""
     claimed.sort(key=lambda job: (-job.priority, job.run_at, job.id))
     return claimed
 
@@ -211,7 +208,7 @@ class ClaimOps(StoreBase):
         now: datetime | None = None,
     ) -> bool:
         """A cheap read to decide whether taking the write lock is worth it."""
-        params = _ready_params(now or utcnow(), queues, job_names)
+        params = _ready_params(self.dialect, now or utcnow(), queues, job_names)
         stmt = _ready_look(self.dialect, bool(queues), job_names is not None)
         with self.read() as conn:
             found = conn.execute(stmt, params).first()

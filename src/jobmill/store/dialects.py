@@ -167,8 +167,14 @@ class Dialect:
         return jobs.alias("candidate")
 
     def any_of(self, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
-        """``column`` is one of the texts bound as the list ``:name``."""
+        """``column`` is one of the texts bound as ``:name`` (``texts_param``).
+        Where the database can, the statement's text stays the same whatever
+        their number (an expanding IN is rendered again for each call)."""
         return column.in_(bindparam(name, expanding=True))
+
+    def texts_param(self, texts: Sequence[str]) -> Any:
+        """The value of an ``any_of`` parameter."""
+        return list(texts)
 
     def lock_candidates(self, candidates: Select[Any], name: str) -> FromClause:
         """The claim's candidate rows, locked against other claimers if the
@@ -347,6 +353,16 @@ class SQLiteDialect(Dialect):
     def batch_params(self, columns: BatchColumns, rows: Sequence[Sequence[Any]]) -> dict[str, Any]:
         return {"batch_rows": json.dumps(rows)}
 
+    def any_of(self, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
+        # One JSON array, read back by json_each.
+        texts: Select[Any] = select(literal_column("value")).select_from(
+            func.json_each(bindparam(name))
+        )
+        return column.in_(texts.scalar_subquery())
+
+    def texts_param(self, texts: Sequence[str]) -> Any:
+        return json.dumps(list(texts))
+
     def change_watch(self, engine: Engine) -> ChangeWatch | None:
         # Workers in other processes would otherwise find a new job only at
         # their next poll (a second by default).
@@ -427,8 +443,7 @@ class PostgresDialect(Dialect):
                 raise lost from exc
 
     def any_of(self, column: ColumnElement[str], name: str) -> ColumnElement[bool]:
-        # One array parameter: the statement's text stays the same whatever
-        # the list's length (an expanding IN is rendered again each time).
+        # One array, whatever its length.
         return column == any_(bindparam(name, type_=ARRAY(Text())))
 
     def lock_candidates(self, candidates: Select[Any], name: str) -> FromClause:

@@ -8,10 +8,7 @@ fenced by its own lock as there. They touch different rows (running ones and
 pending ones) and see the same snapshot: a job unblocked by a completion of
 this round is claimed by the next.
 
-The statement is compiled once and run on the driver's own connection: a
-worker sends one a round, and SQLAlchemy's work per call (rendering the
-parameters, building and converting each row) cost about as much as the
-database's.
+The statement runs on the driver, compiled once (``store.hot``).
 """
 
 from __future__ import annotations
@@ -22,7 +19,6 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import CompoundSelect, Connection, literal, null, select
-from sqlalchemy.engine import Dialect as SQLDialect
 
 from jobmill.outcomes import Lock, Outcome
 from jobmill.records import JobMetadata
@@ -30,7 +26,7 @@ from jobmill.states import JobStatus
 from jobmill.store.base import metadata_from_tuples
 from jobmill.store.claims import ClaimRequest, claim_statement, in_claim_order
 from jobmill.store.dialects import Dialect
-from jobmill.store.driver import driver_of
+from jobmill.store.hot import DriverStatement, driver_statement
 from jobmill.store.record import COMPLETED_COLUMNS, complete_all_statement, completed_rows
 from jobmill.store.schema import jobs
 
@@ -59,17 +55,6 @@ def complete_and_claim_statement(
     )
 
 
-@cache
-def _compiled(
-    dialect: Dialect, sql_dialect: SQLDialect, queues: int, by_name: bool
-) -> tuple[str, dict[str, Any]]:
-    """The round's text for the driver and its constant parameters."""
-    compiled = complete_and_claim_statement(dialect, queues, by_name).compile(dialect=sql_dialect)
-    if compiled.literal_execute_params or compiled.post_compile_params:
-        raise AssertionError("a round's text must not change from one call to the next")
-    return compiled.string, dict(compiled.params)
-
-
 def round_sent(
     conn: Connection,
     dialect: Dialect,
@@ -79,15 +64,7 @@ def round_sent(
 ) -> tuple[str, dict[str, Any]]:
     """The text and parameters of ``complete_and_claim``'s statement, as the
     driver of ``conn`` is sent them."""
-    queues, job_names = claim.queues, claim.job_names
-    sql, constants = _compiled(dialect, conn.dialect, len(queues or ()), job_names is not None)
-    params = {
-        **constants,
-        **dialect.batch_params(COMPLETED_COLUMNS, completed_rows(ended)),
-        **claim.params(now),
-        "now": now,
-    }
-    return sql, params
+    return _driver_statement(conn, dialect, claim).bound(_params(dialect, ended, claim, now))
 
 
 def complete_and_claim(
@@ -100,13 +77,25 @@ def complete_and_claim(
     """Write these completions (each ``fits_one_statement``) and claim, on an
     autocommit connection whose session ``dialect.steer_planner`` prepared;
     returns the (id, attempt) of the completions written and the jobs claimed."""
-    sql, params = round_sent(conn, dialect, ended, claim, now)
-    with driver_of(conn) as driver, driver.cursor() as cursor:
-        cursor.execute(sql, params)
-        rows = cursor.fetchall()
-        names = [column.name for column in cursor.description]
+    statement = _driver_statement(conn, dialect, claim)
+    names, rows = statement.run(conn, _params(dialect, ended, claim, now))
     # The first column says which part a row comes from.
     job_id, attempts = names.index("id"), names.index("attempts")
     done = {(row[job_id], row[attempts]) for row in rows if row[0]}
-    claimed = metadata_from_tuples(names, (row for row in rows if not row[0]), from_driver=True)
+    claimed = metadata_from_tuples(names, [row for row in rows if not row[0]])
     return done, in_claim_order(claimed)
+
+
+def _driver_statement(conn: Connection, dialect: Dialect, claim: ClaimRequest) -> DriverStatement:
+    queues, by_name = len(claim.queues or ()), claim.job_names is not None
+    return driver_statement(complete_and_claim_statement(dialect, queues, by_name), conn.dialect)
+
+
+def _params(
+    dialect: Dialect, ended: Sequence[tuple[Lock, Outcome]], claim: ClaimRequest, now: datetime
+) -> dict[str, Any]:
+    return {
+        **dialect.batch_params(COMPLETED_COLUMNS, completed_rows(ended)),
+        **claim.params(dialect, now),
+        "now": now,
+    }
