@@ -5,7 +5,8 @@ The pump records them together (each still fenced by its own lock) and, in
 the same transaction, claims the jobs that refill the worker: a few beyond
 its free slots, so that no slot waits on the database between two jobs.
 Where the database lets rounds overlap (``Dialect.worker_lanes``), a second
-round starts while the first waits for its answer.
+round starts while the first waits for its answer; only one of them claims, so
+that jobs start in the order of their claims (best first).
 
 It writes when there is a reason to: outcomes waiting longer than
 ``FLUSH_INTERVAL`` (or ``FLUSH_SIZE`` of them, or nothing left running), or
@@ -125,6 +126,9 @@ class Pump:
         self._lanes = store.dialect.worker_lanes
         self._rounds = 0  # rounds on their way to the database
         self._reconciling = False  # a round that must be alone is under way
+        # One claim at a time: each answer is queued before the next claim
+        # starts, so that jobs start best first whichever lane claimed them.
+        self._claim_under_way = False
         self._threads: list[threading.Thread] = []
         self._watch = store.dialect.change_watch(store.engine)
         self._errors = ErrorStreak("writing outcomes and claiming jobs", logger)
@@ -216,6 +220,8 @@ class Pump:
                 with self._changed:
                     self._rounds -= 1
                     self._reconciling = False
+                    if limit:
+                        self._claim_under_way = False
                     self._changed.notify_all()
 
     @property
@@ -242,7 +248,11 @@ class Pump:
                 continue
             room = self.capacity - self._in_flight if self._claiming else 0
             # Room for a claim: enough for a batch, or any when jobs are known ready.
-            roomy = room >= (1 if self._woken else self.refill) and now >= self._retry_at
+            roomy = (
+                room >= (1 if self._woken else self.refill)
+                and now >= self._retry_at
+                and not self._claim_under_way
+            )
             if roomy and not self._woken and self._watch is not None and self._watch.changed():
                 self._look = True
             claim = roomy and (self._woken or self._look or now >= self._next_poll)
@@ -272,6 +282,7 @@ class Pump:
                     and self.store.dialect.looks_before_claiming
                 )
                 if claim:
+                    self._claim_under_way = True
                     self._woken = self._look = False
                     self._next_poll = now + self.poll_interval
                     self._in_flight += room  # reserved until the claim's answer
