@@ -7,10 +7,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 import jobmill
+from jobmill.store import Store
+from jobmill.store.engine import upgrade
 
 HEAVY = (
     "sqlalchemy",
@@ -60,6 +63,25 @@ def test_help_loads_no_database_code(argv: tuple[str, ...]) -> None:
 def test_a_command_loads_what_it_needs_when_it_runs(tmp_path: object) -> None:
     loaded = heavy_modules_after(RUN_THE_CLI, "list", "--json")
     assert "sqlalchemy" in loaded and "jobmill.store" in loaded
+
+
+def test_enqueueing_on_an_up_to_date_database_loads_no_alembic(tmp_path: Path) -> None:
+    # alembic took longer to import than the rest of the store: a process
+    # whose database is up to date (no upgrade to run) never needs it.
+    url = f"sqlite:///{tmp_path / 'jobs.db'}"
+    upgrade(Store.from_url(url, auto_upgrade=True).engine)
+    enqueue = f"""
+import jobmill
+from pydantic import BaseModel
+class Params(BaseModel):
+    n: int
+class LazyImportJob(jobmill.Job[Params, None]):
+    def perform(self, params: Params) -> None: ...
+jobmill.configure(database_url={url!r})
+LazyImportJob.later(n=1)
+"""
+    loaded = heavy_modules_after(enqueue)
+    assert "jobmill.store" in loaded and "alembic" not in loaded
 
 
 def test_every_public_name_resolves_to_its_definition() -> None:

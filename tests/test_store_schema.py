@@ -10,7 +10,13 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 
 from jobmill.store import Store
-from jobmill.store.engine import VERSION_TABLE, current_revision, head_revision, upgrade
+from jobmill.store.engine import (
+    HEAD_REVISION,
+    VERSION_TABLE,
+    current_revision,
+    head_revision,
+    upgrade,
+)
 from jobmill.store.schema import metadata
 
 SEED_CRON_INSERT = (
@@ -47,6 +53,11 @@ def test_upgrade_is_idempotent_and_uses_its_own_version_table(configured: Store)
             conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
             == head_revision()
         )
+
+
+def test_the_head_revision_jobmill_expects_is_the_newest_migration() -> None:
+    # An up-to-date schema is recognised by HEAD_REVISION, without alembic.
+    assert head_revision() == HEAD_REVISION
 
 
 def test_seed_raw_cron_insert_works(configured: Store) -> None:
