@@ -52,8 +52,10 @@ def jobmill_env(url: str) -> dict[str, str]:
 
 @contextlib.contextmanager
 def configured(url: str) -> Iterator[None]:
-    """jobmill configured in this process for ``url``, reset after."""
+    """jobmill configured in this process for ``url``, its store open (as every
+    peer's client is connected before the clock starts), reset after."""
     jobmill.configure(database_url=url)
+    runtime.get_store()
     try:
         yield
     finally:
