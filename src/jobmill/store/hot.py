@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection
@@ -83,7 +83,9 @@ def _converted(row: Any, results: tuple[tuple[int, Convert], ...]) -> list[Any]:
     return values
 
 
-@cache
+# Bounded: each engine has a driver dialect of its own, and a process that
+# makes engine after engine must not keep every one of them alive.
+@lru_cache(maxsize=256)
 def driver_statement(statement: ReturnsRows, sql_dialect: Dialect) -> DriverStatement:
     """``statement`` (built once, with bound parameters) compiled for ``sql_dialect``."""
     compiled = statement.compile(dialect=sql_dialect)
